@@ -1,0 +1,1 @@
+"""Rooms and their placement: plain classes; ``actors.remote`` makes them Ray actors."""

@@ -1,0 +1,95 @@
+"""The one module that turns the plain classes into Ray actors.
+
+Names are what an operator sees in the Ray dashboard (namespace
+``livecomments``): ``shard-manager``, and ``rooms-<node>-<slot>`` for a host
+of many rooms (``room-<postId>`` with LIVECOMMENTS_ACTOR_PER_ROOM=1); a host
+re-created after a crash gets a ``~<generation>`` suffix. ``livecomments
+rooms`` prints which host holds which video.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import ray
+from ray.exceptions import GetTimeoutError, RayActorError
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from actors.room_host import RoomHost
+from actors.shard_manager import ShardManager
+from livecomments.settings import Settings
+
+NAMESPACE = "livecomments"
+SHARD_MANAGER = "shard-manager"
+# Pending long-polls each hold a slot: allow many rooms x replicas.
+HOST_CONCURRENCY = 100_000
+START_TIMEOUT_S = 60.0
+PING_TIMEOUT_S = 10.0
+
+RoomHostActor = ray.remote(RoomHost)
+ShardManagerActor = ray.remote(ShardManager)
+
+
+async def report_retired(host_name: str, post_ids: list[str]) -> None:
+    """Tell the ShardManager that a host dropped idle rooms."""
+    manager = await asyncio.to_thread(ray.get_actor, SHARD_MANAGER, namespace=NAMESPACE)
+    await manager.rooms_retired.remote(host_name, post_ids)
+
+
+class RayHostRuntime:
+    """``HostRuntime`` on Ray: hosts are detached, named, restartable actors."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    async def alive_nodes(self) -> list[str]:
+        nodes = await asyncio.to_thread(ray.nodes)
+        return sorted(n["NodeID"] for n in nodes if n["Alive"])
+
+    async def start_host(self, name: str, node_id: str) -> Any:
+        handle = RoomHostActor.options(
+            name=name,
+            namespace=NAMESPACE,
+            lifetime="detached",
+            get_if_exists=True,
+            num_cpus=0,
+            max_concurrency=HOST_CONCURRENCY,
+            max_restarts=-1,
+            scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=True),
+        ).remote(name, self._settings, on_retire=report_retired)
+        await asyncio.wait_for(handle.ping.remote(), START_TIMEOUT_S)
+        return handle
+
+    async def is_alive(self, handle: Any) -> bool:
+        try:
+            await asyncio.wait_for(handle.ping.remote(), PING_TIMEOUT_S)
+        except (RayActorError, GetTimeoutError, TimeoutError):
+            return False
+        return True
+
+
+def start_shard_manager(settings: Settings) -> Any:
+    """The ShardManager actor, started if not running."""
+    return ShardManagerActor.options(
+        name=SHARD_MANAGER,
+        namespace=NAMESPACE,
+        lifetime="detached",
+        get_if_exists=True,
+        num_cpus=0,
+        max_concurrency=1000,
+        max_restarts=-1,
+    ).remote(settings, RayHostRuntime(settings))
+
+
+def shard_manager() -> Any:
+    """A handle to the running ShardManager (ValueError if there is none)."""
+    return ray.get_actor(SHARD_MANAGER, namespace=NAMESPACE)
+
+
+def livecomments_actors() -> list[Any]:
+    """Handles to every live actor of this service (for shutdown and tests)."""
+    from ray.util.state import list_actors
+
+    actors = list_actors(filters=[("ray_namespace", "=", NAMESPACE), ("state", "=", "ALIVE")])
+    return [ray.get_actor(a.name, namespace=NAMESPACE) for a in actors if a.name]

@@ -1,0 +1,194 @@
+"""A process that hosts many rooms (one Ray actor; an idle actor costs ~55 MB).
+
+Rooms are created on first use, loading their state from the store, and
+retired after ``room_idle_seconds`` without posts, polls or viewers. All the
+rooms of a host share one store connection and one group commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from actors.group_commit import GroupCommit
+from actors.video_room import VideoRoom
+from livecomments.clock import Clock, SystemClock
+from livecomments.principal import Principal
+from livecomments.settings import Settings
+from storage.factory import store_from_url
+from storage.model import CommentRecord, RoomEvent
+from storage.port import CommentStore
+
+log = logging.getLogger(__name__)
+
+RetireCallback = Callable[[str, list[str]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    """Events after the poller's position, the room's head and its viewers."""
+
+    events: list[RoomEvent]
+    head: int
+    viewers: int
+
+
+class RoomHost:
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        *,
+        store: CommentStore | None = None,
+        clock: Clock | None = None,
+        on_retire: RetireCallback | None = None,
+    ) -> None:
+        self.name = name
+        self._settings = settings
+        self._store = store
+        self._clock = clock or SystemClock()
+        self._on_retire = on_retire
+        self._rooms: dict[str, VideoRoom] = {}
+        self._loading: dict[str, asyncio.Future[VideoRoom]] = {}
+        self._started: asyncio.Future[None] | None = None
+        self._writer: GroupCommit | None = None
+        self._reaper: asyncio.Task[None] | None = None
+
+    async def _start(self) -> None:
+        if self._started is None:
+            self._started = asyncio.get_running_loop().create_future()
+            try:
+                if self._store is None:
+                    self._store = store_from_url(self._settings.store_url)
+                    await self._store.open()
+                self._writer = GroupCommit(self._store)
+                self._reaper = asyncio.create_task(self._reap_forever())
+                self._started.set_result(None)
+            except BaseException as exc:
+                self._started.set_exception(exc)
+                self._started = None
+                raise
+        await self._started
+
+    async def room(self, post_id: str) -> VideoRoom:
+        room = self._rooms.get(post_id)
+        if room is not None:
+            return room
+        await self._start()
+        loading = self._loading.get(post_id)
+        if loading is not None:
+            return await asyncio.shield(loading)
+        future: asyncio.Future[VideoRoom] = asyncio.get_running_loop().create_future()
+        self._loading[post_id] = future
+        try:
+            assert self._store is not None and self._writer is not None
+            room = VideoRoom(
+                post_id, self._store, self._writer, self._settings.ring_size, self._clock
+            )
+            await room.load()
+            self._rooms[post_id] = room
+            future.set_result(room)
+            return room
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()
+            raise
+        finally:
+            del self._loading[post_id]
+
+    # the room API, addressed by post ------------------------------------
+
+    async def post(self, post_id: str, author: Principal, text: str) -> RoomEvent:
+        return await (await self.room(post_id)).post(author, text)
+
+    async def edit(self, post_id: str, seq: int, actor: Principal, text: str) -> CommentRecord:
+        return await (await self.room(post_id)).edit(seq, actor, text)
+
+    async def delete(self, post_id: str, seq: int, actor: Principal) -> RoomEvent:
+        return await (await self.room(post_id)).delete(seq, actor)
+
+    async def comments(
+        self, post_id: str, before_seq: int | None, limit: int
+    ) -> tuple[list[CommentRecord], int | None]:
+        return await (await self.room(post_id)).comments_before(before_seq, limit)
+
+    async def poll(
+        self,
+        post_id: str,
+        after_seq: int | None,
+        subscriber: str,
+        viewers: int,
+        limit: int,
+        timeout: float,
+    ) -> PollResult:
+        """Events after ``after_seq`` (waiting up to ``timeout`` for some);
+        ``after_seq=None`` answers at once with the head. Also records that
+        ``subscriber`` has ``viewers`` viewers of this room."""
+        room = await self.room(post_id)
+        total = room.report_viewers(subscriber, viewers, ttl=timeout * 2 + 5)
+        if after_seq is None:
+            return PollResult([], room.head, total)
+        events = await room.wait_events(after_seq, limit, timeout)
+        return PollResult(events, room.head, room.viewers)
+
+    async def events_after(self, post_id: str, after_seq: int, limit: int) -> PollResult:
+        """Events already written after ``after_seq``, without waiting."""
+        room = await self.room(post_id)
+        return PollResult(await room.events_after(after_seq, limit), room.head, room.viewers)
+
+    async def open_rooms(self, post_ids: list[str]) -> int:
+        """Make sure these rooms are live; return how many rooms this host holds."""
+        for post_id in post_ids:
+            await self.room(post_id)
+        return len(self._rooms)
+
+    # operations --------------------------------------------------------
+
+    async def ping(self) -> str:
+        await self._start()
+        assert self._store is not None
+        await self._store.ping()
+        return self.name
+
+    def stats(self) -> dict:
+        with open("/proc/self/statm") as statm:
+            rss = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        return {
+            "name": self.name,
+            "rooms": len(self._rooms),
+            "rss_bytes": rss,
+            "viewers": {post_id: room.viewers for post_id, room in self._rooms.items()},
+        }
+
+    async def retire_idle(self) -> list[str]:
+        """Drop rooms idle for ``room_idle_seconds``; return their posts."""
+        limit = self._settings.room_idle_seconds
+        idle = [p for p, room in self._rooms.items() if room.idle_for() >= limit]
+        for post_id in idle:
+            del self._rooms[post_id]
+        if idle and self._on_retire is not None:
+            await self._on_retire(self.name, idle)
+        return idle
+
+    async def _reap_forever(self) -> None:
+        period = min(30.0, self._settings.room_idle_seconds / 2)
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await self.retire_idle()
+            except Exception:
+                log.exception("retiring idle rooms failed; will try again")
+
+    async def aclose(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        if self._writer is not None:
+            await self._writer.aclose()
+        if self._store is not None:
+            await self._store.aclose()

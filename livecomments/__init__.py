@@ -1,0 +1,1 @@
+"""Live comments: real-time comments for live videos and posts, on Ray."""

@@ -1,0 +1,127 @@
+"""Starting and stopping the whole service: the wiring of Ray, rooms and Serve.
+
+Used by ``livecomments serve`` and by the integration tests, so both run the
+same start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import urllib.error
+import urllib.request
+
+import ray
+from ray import serve
+from ray.exceptions import AuthenticationError
+
+from actors.remote import NAMESPACE, SHARD_MANAGER, start_shard_manager
+from livecomments.accounts import save_admin
+from livecomments.clock import SystemClock
+from livecomments.settings import Settings, SettingsError
+from livecomments.tokens import load_or_create_secret
+from serve_app.deployment import APP_NAME, build
+from storage.factory import store_from_url
+
+log = logging.getLogger(__name__)
+
+READY_TIMEOUT_S = 120.0
+# With direct ingress, Serve still starts its proxy on the head node as a
+# fallback router; it must not take LIVECOMMENTS_PORT, which the first replica
+# binds. Clients never need it.
+PROXY_PORT_OFFSET = 100
+
+
+def ray_environment(settings: Settings) -> dict[str, str]:
+    """What every Ray process of the service needs in its environment: direct
+    ingress on LIVECOMMENTS_PORT (next ports for more replicas on a node)."""
+    return {
+        "RAY_SERVE_ENABLE_DIRECT_INGRESS": "1",
+        "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT": str(settings.port),
+        "RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT": str(settings.port + settings.replicas + 16),
+        # Reuse a restarted replica's port at once: no HAProxy holds stale slots.
+        "RAY_SERVE_PORT_QUARANTINE_S": "0",
+    }
+
+
+def connect_ray(settings: Settings, **init_options) -> None:
+    """Start a local Ray, or join LIVECOMMENTS_RAY_ADDRESS.
+
+    Ray 2.60 turns token authentication on for new clusters; a driver joining
+    one needs the cluster's token (``~/.ray/auth_token``, ``RAY_AUTH_TOKEN`` or
+    ``RAY_AUTH_TOKEN_PATH``). We keep it on and say so when it is missing."""
+    env = ray_environment(settings)
+    os.environ.update(env)
+    try:
+        ray.init(
+            address=settings.ray_address,
+            namespace=NAMESPACE,
+            runtime_env={"env_vars": env},
+            **init_options,
+        )
+    except AuthenticationError as exc:
+        raise SettingsError(
+            f"the Ray cluster at {settings.ray_address} requires its auth token: copy the "
+            "head node's ~/.ray/auth_token here or set RAY_AUTH_TOKEN (or start the "
+            "cluster with RAY_AUTH_MODE=disabled on a trusted network)"
+        ) from exc
+
+
+def resolve(settings: Settings) -> Settings:
+    """Settings with the JWT secret filled in (generated once under the data dir)."""
+    if settings.jwt_secret is None:
+        settings = settings.with_secret(load_or_create_secret(settings.data_dir))
+    return settings
+
+
+async def prepare_store(settings: Settings) -> None:
+    """Create the schema and the bootstrap admin before anything serves."""
+    store = store_from_url(settings.store_url)
+    await store.open()
+    try:
+        if settings.bootstrap_admin is not None:
+            name, password = settings.bootstrap_admin
+            await save_admin(store, name, password, SystemClock())
+    finally:
+        await store.aclose()
+
+
+def start(settings: Settings) -> Settings:
+    """Start rooms and Serve on the connected Ray; return when HTTP answers."""
+    settings = resolve(settings)
+    asyncio.run(prepare_store(settings))
+    manager = start_shard_manager(settings)
+    ray.get(manager.check_hosts.remote())
+    proxy_port = settings.port + PROXY_PORT_OFFSET
+    serve.start(http_options={"host": settings.host, "port": proxy_port})
+    serve.run(build(settings), name=APP_NAME, route_prefix="/", blocking=False)
+    _wait_until_healthy(settings.public_url + "/healthz")
+    return settings
+
+
+def stop() -> None:
+    """Stop the Serve app, the ShardManager and every room host (state stays in the store)."""
+    serve.delete(APP_NAME)
+    try:
+        manager = ray.get_actor(SHARD_MANAGER, namespace=NAMESPACE)
+    except ValueError:
+        return
+    for host in ray.get(manager.hosts.remote()):
+        ray.kill(host.handle)
+    ray.kill(manager)
+
+
+def _wait_until_healthy(url: str) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, OSError) as exc:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the service did not answer at {url}") from exc
+        time.sleep(0.2)
+

@@ -1,0 +1,162 @@
+"""All configuration, read once from the environment into one frozen object.
+
+SPEC §4 names the contract variables; the rest are operator knobs with the
+same prefix. Nothing reads ``os.environ`` at import time: call
+``Settings.from_env()`` once and pass the result to actors and deployments.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import urlparse
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*s\s*$")
+_PREFIX = "LIVECOMMENTS_"
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """``count`` comments per ``period_seconds`` per user."""
+
+    count: int
+    period_seconds: int
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimit:
+        match = _RATE.match(text)
+        if not match:
+            raise SettingsError(f"LIVECOMMENTS_RATE_LIMIT must look like '5/10s', got {text!r}")
+        count, period = int(match[1]), int(match[2])
+        if count < 1 or period < 1:
+            raise SettingsError("LIVECOMMENTS_RATE_LIMIT needs a positive count and period")
+        return cls(count, period)
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("data")
+    store_url: str = ""
+    redis_url: str | None = None
+    jwt_secret: str | None = None
+    jwt_public_key_file: Path | None = None
+    token_ttl_seconds: int = 3600
+    bootstrap_admin: tuple[str, str] | None = None
+    rate_limit: RateLimit = RateLimit(5, 10)
+    ring_size: int = 1000
+    ray_address: str | None = None
+    replicas: int = 1
+    hosts_per_node: int = 1
+    actor_per_room: bool = False
+    room_idle_seconds: int = 300
+    heartbeat_seconds: float = 15.0
+    viewer_buffer: int = 1000
+    max_streams: int = 100_000
+
+    @property
+    def public_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def with_secret(self, secret: str) -> Settings:
+        return replace(self, jwt_secret=secret)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(_PREFIX + name)
+            return value if value not in (None, "") else None
+
+        data_dir = Path(get("DATA_DIR") or "data")
+        store_url = get("STORE_URL") or f"sqlite:///{(data_dir / 'livecomments.db').resolve()}"
+        _check_store_url(store_url)
+        redis_url = get("REDIS_URL")
+        if redis_url is not None and urlparse(redis_url).scheme not in ("redis", "rediss"):
+            raise SettingsError("LIVECOMMENTS_REDIS_URL must start with redis:// or rediss://")
+        key_file = get("JWT_PUBLIC_KEY_FILE")
+        return cls(
+            host=get("HOST") or "127.0.0.1",
+            port=_int(get, "PORT", 8000, low=1, high=65535),
+            data_dir=data_dir,
+            store_url=store_url,
+            redis_url=redis_url,
+            jwt_secret=get("JWT_SECRET"),
+            jwt_public_key_file=Path(key_file) if key_file else None,
+            token_ttl_seconds=_int(get, "TOKEN_TTL_SECONDS", 3600, low=1),
+            bootstrap_admin=_admin(get("BOOTSTRAP_ADMIN")),
+            rate_limit=RateLimit.parse(get("RATE_LIMIT") or "5/10s"),
+            ring_size=_int(get, "RING_SIZE", 1000, low=1),
+            ray_address=get("RAY_ADDRESS"),
+            replicas=_int(get, "REPLICAS", 1, low=1),
+            hosts_per_node=_int(get, "HOSTS_PER_NODE", 1, low=1),
+            actor_per_room=_bool(get, "ACTOR_PER_ROOM"),
+            room_idle_seconds=_int(get, "ROOM_IDLE_SECONDS", 300, low=1),
+            heartbeat_seconds=_float(get, "HEARTBEAT_SECONDS", 15.0),
+            viewer_buffer=_int(get, "VIEWER_BUFFER", 1000, low=1),
+            max_streams=_int(get, "MAX_STREAMS", 100_000, low=1),
+        )
+
+
+def _check_store_url(url: str) -> None:
+    scheme = urlparse(url).scheme
+    if scheme == "sqlite":
+        if not url.startswith("sqlite:///") or len(url) == len("sqlite:///"):
+            raise SettingsError("LIVECOMMENTS_STORE_URL: use sqlite:///path/to/file.db")
+    elif scheme == "cassandra":
+        if not urlparse(url).hostname:
+            raise SettingsError("LIVECOMMENTS_STORE_URL: cassandra://host1,host2:9042/keyspace")
+    else:
+        raise SettingsError("LIVECOMMENTS_STORE_URL must start with sqlite:/// or cassandra://")
+
+
+def _int(get, name: str, default: int, *, low: int, high: int | None = None) -> int:
+    raw = get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{_PREFIX}{name} must be an integer, got {raw!r}") from None
+    if value < low or (high is not None and value > high):
+        bounds = f">= {low}" if high is None else f"in {low}..{high}"
+        raise SettingsError(f"{_PREFIX}{name} must be {bounds}, got {value}")
+    return value
+
+
+def _float(get, name: str, default: float) -> float:
+    raw = get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{_PREFIX}{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{_PREFIX}{name} must be positive, got {value}")
+    return value
+
+
+def _bool(get, name: str) -> bool:
+    raw = (get(name) or "0").lower()
+    if raw not in ("0", "1", "true", "false", "yes", "no"):
+        raise SettingsError(f"{_PREFIX}{name} must be 0 or 1, got {raw!r}")
+    return raw in ("1", "true", "yes")
+
+
+def _admin(raw: str | None) -> tuple[str, str] | None:
+    if raw is None:
+        return None
+    name, sep, password = raw.partition(":")
+    if not sep or not name or not password:
+        raise SettingsError("LIVECOMMENTS_BOOTSTRAP_ADMIN must be name:password")
+    return name, password

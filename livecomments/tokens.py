@@ -1,0 +1,81 @@
+"""JWTs: HS256 tokens we issue, and RS256 tokens from an external identity provider.
+
+Only HS256 and (when a public key is configured) RS256 are accepted, never
+``none``; ``exp`` is required. The token says who the user is; what the user
+may do (role, bans) is decided from the store, not from claims.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+
+from livecomments.clock import Clock
+from livecomments.errors import Unauthorized
+from storage.model import UserRecord
+
+ISSUER = "livecomments"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    user_id: str
+    username: str
+
+
+class TokenService:
+    def __init__(
+        self, secret: str, ttl_seconds: int, clock: Clock, public_key_pem: str | None = None
+    ) -> None:
+        self._secret = secret
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._public_key = public_key_pem
+
+    def issue(self, user: UserRecord) -> tuple[str, int]:
+        """A signed token for ``user`` and its expiry in epoch milliseconds."""
+        now = self._clock.now_ms() // 1000
+        expires = now + self._ttl
+        claims = {"sub": user.user_id, "name": user.username, "iss": ISSUER, "iat": now,
+                  "exp": expires}
+        return jwt.encode(claims, self._secret, algorithm="HS256"), expires * 1000
+
+    def verify(self, token: str) -> Identity:
+        try:
+            alg = jwt.get_unverified_header(token).get("alg")
+            if alg == "HS256":
+                key = self._secret
+            elif alg == "RS256" and self._public_key is not None:
+                key = self._public_key
+            else:
+                raise Unauthorized(f"token algorithm {alg!r} is not accepted", "invalid_token")
+            claims = jwt.decode(
+                token, key, algorithms=[alg], options={"require": ["exp", "sub"]},
+                leeway=0,
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("the token has expired", "token_expired") from exc
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized("the token is not valid", "invalid_token") from exc
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject:
+            raise Unauthorized("the token has no subject", "invalid_token")
+        name = claims.get("name") or claims.get("preferred_username") or subject
+        return Identity(subject, str(name))
+
+
+def load_or_create_secret(data_dir: Path) -> str:
+    """The HS256 secret kept in ``data_dir/jwt_secret`` (created once, mode 0600)."""
+    path = data_dir / "jwt_secret"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

@@ -1,0 +1,58 @@
+"""``/api/auth``: register and log in."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from livecomments.errors import Unauthorized
+from livecomments.principal import Principal
+from serve_app.responses import read_json
+from serve_app.services import Services
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def bearer_token(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send Authorization: Bearer <token>", "missing_token")
+    return token.strip()
+
+
+async def authenticated(request: Request, *, with_role: bool = False) -> Principal:
+    """The caller; its role is looked up in the store only when ``with_role``."""
+    accounts = services(request).accounts
+    identity = accounts.identify(bearer_token(request))
+    if with_role:
+        return await accounts.principal(identity)
+    return Principal(identity.user_id, identity.username)
+
+
+async def register(request: Request) -> JSONResponse:
+    body = await read_json(request)
+    user = await services(request).accounts.register(body.get("username"), body.get("password"))
+    return JSONResponse(
+        {"userId": user.user_id, "username": user.username, "role": user.role.value},
+        status_code=201,
+    )
+
+
+async def login(request: Request) -> JSONResponse:
+    body = await read_json(request)
+    token, expires_at, user = await services(request).accounts.login(
+        body.get("username"), body.get("password")
+    )
+    return JSONResponse(
+        {"token": token, "expiresAt": expires_at, "userId": user.user_id,
+         "role": user.role.value}
+    )
+
+
+routes = [
+    Route("/api/auth/register", register, methods=["POST"]),
+    Route("/api/auth/login", login, methods=["POST"]),
+]

@@ -1,0 +1,47 @@
+"""``/healthz``, ``/readyz`` and ``/metrics``."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from livecomments.errors import LiveCommentsError
+from serve_app.api_auth import services
+from serve_app.responses import error_response
+
+READY_TIMEOUT_S = 5.0
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    svc = services(request)
+    try:
+        await asyncio.wait_for(svc.store.ping(), READY_TIMEOUT_S)
+    except (LiveCommentsError, TimeoutError) as exc:
+        return error_response(503, "store_unavailable", f"the store does not answer: {exc}")
+    try:
+        hosts = await asyncio.wait_for(svc.rooms.check_hosts(), READY_TIMEOUT_S)
+    except (LiveCommentsError, TimeoutError) as exc:
+        message = f"the room directory does not answer: {exc}"
+        return error_response(503, "rooms_unavailable", message)
+    dead = sorted(name for name, alive in hosts.items() if not alive)
+    if dead:
+        return error_response(503, "rooms_unavailable", f"room hosts not answering: {dead}")
+    return JSONResponse({"status": "ready", "store": "ok", "roomHosts": len(hosts)})
+
+
+async def metrics(request: Request) -> Response:
+    return Response(services(request).metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+routes = [
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+]

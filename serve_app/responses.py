@@ -1,0 +1,80 @@
+"""The one place errors become HTTP answers, and JSON bodies are read safely."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from livecomments.errors import (
+    InvalidInput,
+    LiveCommentsError,
+    PayloadTooLarge,
+    RateLimited,
+    UnsupportedMediaType,
+)
+from livecomments.ratelimit import retry_after_header
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 16 * 1024
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+def error_response(status: int, code: str, message: str, headers: dict | None = None):
+    body = {"status": status, "error": code, "message": message}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def on_service_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LiveCommentsError)
+    headers = None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": retry_after_header(exc.retry_after)}
+    elif exc.temporary:
+        headers = {"Retry-After": "1"}
+    return error_response(exc.status, exc.code, exc.message, headers)
+
+
+async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, str(exc.detail), exc.headers)
+
+
+async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal_error", "something went wrong on our side")
+
+
+EXCEPTION_HANDLERS = {
+    LiveCommentsError: on_service_error,
+    HTTPException: on_http_error,
+    Exception: on_unexpected,
+}
+
+
+async def read_json(request: Request) -> dict:
+    """The request's JSON object: ``415`` if not JSON, ``413`` past 16 KiB,
+    ``400`` if malformed or not an object."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise UnsupportedMediaType("send the body as application/json")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLarge("the body is over 16 KiB")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise PayloadTooLarge("the body is over 16 KiB")
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput("the body is not valid JSON", "invalid_json") from exc
+    if not isinstance(data, dict):
+        raise InvalidInput("the body must be a JSON object", "invalid_json")
+    return data

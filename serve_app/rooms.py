@@ -1,0 +1,103 @@
+"""How a Serve replica reaches rooms: the cached directory and the calls.
+
+The ShardManager is asked once per room; the answer is cached (cachetools)
+and dropped when a call to that host fails, and the manager is then told
+which host failed so it can bring the room back. Reads are retried on the
+new host; writes are not (the first attempt may have been committed), so
+they answer 503 and the client retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from cachetools import TTLCache
+from ray.exceptions import ActorUnavailableError, RayActorError
+
+from actors.room_host import PollResult
+from livecomments.errors import Unavailable
+from livecomments.principal import Principal
+from storage.model import CommentRecord, RoomEvent
+
+log = logging.getLogger(__name__)
+
+_HOST_FAILURES = (RayActorError, ActorUnavailableError)
+READ_ATTEMPTS = 4
+
+
+class RoomClient:
+    def __init__(self, manager: Any, cache_ttl: float = 300.0, max_rooms: int = 200_000) -> None:
+        self._manager = manager
+        self._cache: TTLCache[str, Any] = TTLCache(maxsize=max_rooms, ttl=cache_ttl)
+
+    async def _entry(self, post_id: str, failed_host: str | None = None) -> Any:
+        entry = None if failed_host else self._cache.get(post_id)
+        if entry is None:
+            try:
+                entry = await self._manager.room_for.remote(post_id, failed_host)
+            except _HOST_FAILURES as exc:
+                raise Unavailable("the room directory is unavailable", "room_unavailable") from exc
+            self._cache[post_id] = entry
+        return entry
+
+    async def _read(self, post_id: str, method: str, *args: Any) -> Any:
+        failed: str | None = None
+        for attempt in range(READ_ATTEMPTS):
+            entry = await self._entry(post_id, failed)
+            try:
+                return await getattr(entry.handle, method).remote(post_id, *args)
+            except _HOST_FAILURES as exc:
+                log.warning("room host %s failed on %s (%s); asking again", entry.name, method, exc)
+                self._cache.pop(post_id, None)
+                failed = entry.name
+                await asyncio.sleep(0.05 * attempt)
+        raise Unavailable("the room is unavailable; retry shortly", "room_unavailable")
+
+    async def _write(self, post_id: str, method: str, *args: Any) -> Any:
+        entry = await self._entry(post_id)
+        try:
+            return await getattr(entry.handle, method).remote(post_id, *args)
+        except _HOST_FAILURES as exc:
+            self._cache.pop(post_id, None)
+            await self._entry(post_id, entry.name)
+            raise Unavailable(
+                "the room was moving; nothing was saved, retry", "room_unavailable"
+            ) from exc
+
+    async def post(self, post_id: str, author: Principal, text: str) -> RoomEvent:
+        return await self._write(post_id, "post", author, text)
+
+    async def edit(self, post_id: str, seq: int, actor: Principal, text: str) -> CommentRecord:
+        return await self._write(post_id, "edit", seq, actor, text)
+
+    async def delete(self, post_id: str, seq: int, actor: Principal) -> RoomEvent:
+        return await self._write(post_id, "delete", seq, actor)
+
+    async def comments(
+        self, post_id: str, before_seq: int | None, limit: int
+    ) -> tuple[list[CommentRecord], int | None]:
+        return await self._read(post_id, "comments", before_seq, limit)
+
+    async def poll(
+        self,
+        post_id: str,
+        after_seq: int | None,
+        subscriber: str,
+        viewers: int,
+        limit: int,
+        timeout: float,
+    ) -> PollResult:
+        return await self._read(post_id, "poll", after_seq, subscriber, viewers, limit, timeout)
+
+    async def events_after(self, post_id: str, after_seq: int, limit: int) -> PollResult:
+        """Events already written after ``after_seq``, without waiting."""
+        return await self._read(post_id, "events_after", after_seq, limit)
+
+    async def check_hosts(self) -> dict[str, bool]:
+        """Whether each room host answers (asked through the ShardManager)."""
+        try:
+            return await self._manager.check_hosts.remote()
+        except _HOST_FAILURES as exc:
+            raise Unavailable("the room directory is unavailable", "room_unavailable") from exc

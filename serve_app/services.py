@@ -1,0 +1,70 @@
+"""What one replica holds, wired once at start-up (the adapters are chosen here)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import anyio
+
+from actors.remote import shard_manager
+from livecomments.accounts import Accounts
+from livecomments.clock import Clock, SystemClock
+from livecomments.ratelimit import RateLimiter, TokenBucketLimiter
+from livecomments.settings import Settings, SettingsError
+from livecomments.tokens import TokenService
+from serve_app.feeds import FeedHub
+from serve_app.metrics import ReplicaMetrics
+from serve_app.rooms import RoomClient
+from storage.factory import store_from_url
+from storage.port import CommentStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    accounts: Accounts
+    rooms: RoomClient
+    hub: FeedHub
+    limiter: RateLimiter
+    store: CommentStore
+    metrics: ReplicaMetrics
+    shutdown: anyio.Event
+
+
+@asynccontextmanager
+async def replica_services(
+    settings: Settings, clock: Clock | None = None
+) -> AsyncIterator[Services]:
+    if settings.jwt_secret is None:
+        raise SettingsError("the JWT secret must be resolved before the replicas start")
+    clock = clock or SystemClock()
+    public_key = None
+    if settings.jwt_public_key_file is not None:
+        public_key = settings.jwt_public_key_file.read_text()
+    tokens = TokenService(settings.jwt_secret, settings.token_ttl_seconds, clock, public_key)
+    store = store_from_url(settings.store_url)
+    await store.open()
+    rooms = RoomClient(shard_manager())
+    hub = FeedHub(rooms, subscriber=f"replica-{uuid.uuid4().hex[:12]}")
+    metrics = ReplicaMetrics()
+    metrics.viewers.set_function(lambda: hub.viewers)
+    metrics.rooms.set_function(lambda: hub.rooms)
+    shutdown = anyio.Event()
+    try:
+        yield Services(
+            settings=settings,
+            accounts=Accounts(store, tokens, clock),
+            rooms=rooms,
+            hub=hub,
+            limiter=TokenBucketLimiter(settings.rate_limit, clock),
+            store=store,
+            metrics=metrics,
+            shutdown=shutdown,
+        )
+    finally:
+        shutdown.set()
+        await hub.aclose()
+        await store.aclose()

@@ -1,0 +1,85 @@
+"""One viewer's SSE stream: catch up, then follow the room's feed.
+
+The viewer joins the feed *before* reading what it missed, so nothing can
+fall between the two; frames the catch-up already sent are dropped by seq,
+and a hole in the live frames (the feed started after the catch-up ended)
+is filled from the room. So the stream carries every event after its start
+exactly once, in order. A viewer whose queue overflows gets ``resync`` with
+the last id it was sent, and the stream ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from serve_app.feeds import FeedHub, Viewer
+from serve_app.rooms import RoomClient
+from serve_app.wire import comment_frame, event_frame, frame
+
+CATCH_UP_BATCH = 500
+RETRY_MS = 1000
+
+
+async def viewer_stream(
+    hub: FeedHub,
+    rooms: RoomClient,
+    post_id: str,
+    last_event_id: int | None,
+    backlog: int,
+    queue_limit: int,
+) -> AsyncIterator[bytes]:
+    viewer = Viewer(queue_limit)
+    feed = hub.join(post_id, viewer)
+    try:
+        opening = [f"retry: {RETRY_MS}\n\n".encode()]
+        head = (await rooms.events_after(post_id, 0, 0)).head
+        if last_event_id is None:
+            last = head
+            if backlog:
+                page, _ = await rooms.comments(post_id, head + 1, backlog)
+                opening += [comment_frame(record) for record in reversed(page)]
+        else:
+            # An id beyond the head names events that do not exist: follow from the head.
+            last = min(last_event_id, head)
+        opening.append(frame("viewers", {"count": max(feed.total_viewers, 1)}))
+        yield b"".join(opening)
+        async for chunk, caught_up in _catch_up(rooms, post_id, last):
+            last = caught_up
+            yield chunk
+        while True:
+            items = await viewer.take()
+            if viewer.overflowed:
+                yield frame("resync", {"lastEventId": last, "reason": "too_slow"}, None)
+                return
+            out: list[bytes] = []
+            for seq, data in items:
+                if seq is None:
+                    out.append(data)
+                    continue
+                if seq <= last:
+                    continue
+                if seq > last + 1:
+                    async for chunk, _ in _catch_up(rooms, post_id, last, until=seq - 1):
+                        out.append(chunk)
+                out.append(data)
+                last = seq
+            if out:
+                yield b"".join(out)
+    finally:
+        await hub.leave(post_id, viewer)
+
+
+async def _catch_up(
+    rooms: RoomClient, post_id: str, after: int, until: int | None = None
+) -> AsyncIterator[tuple[bytes, int]]:
+    """Frames of the events after ``after`` (up to ``until``, else up to the
+    room's head), in batches, each with the last seq it holds."""
+    while until is None or after < until:
+        result = await rooms.events_after(post_id, after, CATCH_UP_BATCH)
+        events = [e for e in result.events if until is None or e.seq <= until]
+        if not events:
+            return
+        after = events[-1].seq
+        yield b"".join(event_frame(e) for e in events), after
+        if after >= result.head:
+            return

@@ -1,0 +1,54 @@
+"""What clients see: the JSON of comments and the bytes of SSE frames.
+
+A frame is encoded once per event per replica and the same ``bytes`` object
+is written to every viewer of the room.
+"""
+
+from __future__ import annotations
+
+import json
+
+from storage.model import CommentRecord, EventKind, RoomEvent, comment_id
+
+
+def comment_json(record: CommentRecord) -> dict:
+    return {
+        "commentId": record.comment_id,
+        "postId": record.post_id,
+        "userId": record.user_id,
+        "username": record.username,
+        "comment": record.text,
+        "timestamp": record.created_at,
+        "seq": record.seq,
+        "editedAt": record.edited_at,
+    }
+
+
+def event_json(event: RoomEvent) -> dict:
+    if event.kind is EventKind.DELETED:
+        return {
+            "commentId": comment_id(event.post_id, event.comment_seq),
+            "postId": event.post_id,
+            "seq": event.comment_seq,
+            "deletedAt": event.at,
+        }
+    return comment_json(CommentRecord.from_event(event))
+
+
+def event_frame(event: RoomEvent) -> bytes:
+    return frame(event.kind.value, event_json(event), event_id=event.seq)
+
+
+def comment_frame(record: CommentRecord) -> bytes:
+    """A backlog comment, sent as an ordinary ``comment`` event with its seq."""
+    return frame(EventKind.COMMENT.value, comment_json(record), event_id=record.seq)
+
+
+def frame(event: str, data: dict, event_id: int | None = None) -> bytes:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return f"{head}event: {event}\ndata: {body}\n\n".encode()
+
+
+def dumps(data: object) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()

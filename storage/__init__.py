@@ -1,0 +1,1 @@
+"""The comment store: one port, an embedded SQLite backend, Cassandra for clusters."""

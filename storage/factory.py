@@ -1,0 +1,20 @@
+"""The one place a CommentStore is chosen, from its URL; drivers load lazily."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from livecomments.settings import SettingsError
+from storage.port import CommentStore
+
+
+def store_from_url(url: str) -> CommentStore:
+    """An unopened store for ``url``; call ``await store.open()`` before use."""
+    scheme = urlparse(url).scheme
+    if scheme == "sqlite":
+        from storage.sqlite import SqliteCommentStore
+
+        return SqliteCommentStore.from_url(url)
+    if scheme == "cassandra":
+        raise SettingsError("the Cassandra store is not built yet (issue 4); use sqlite:///")
+    raise SettingsError(f"unknown store URL scheme {scheme!r}")

@@ -1,0 +1,111 @@
+"""The records the store keeps and the rooms pass around.
+
+Keyed for a wide-column store: everything about a video lives in the
+partition ``post_id`` and is ordered by the room's sequence number ``seq``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from livecomments.errors import InvalidInput
+from livecomments.text import POST_ID
+
+
+class EventKind(StrEnum):
+    COMMENT = "comment"
+    EDITED = "comment_edited"
+    DELETED = "comment_deleted"
+
+
+class Role(StrEnum):
+    USER = "user"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    user_id: str
+    username: str
+    password_hash: str
+    role: Role
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoomEvent:
+    """One event of a room. ``seq`` is the event's position in its room; the
+    comment it concerns was created by event ``comment_seq`` (equal to ``seq``
+    for a new comment). ``text`` is the comment after the event (None once
+    deleted); ``at`` is when the event happened, ``actor_id`` who caused it."""
+
+    post_id: str
+    seq: int
+    kind: EventKind
+    comment_seq: int
+    user_id: str
+    username: str
+    text: str | None
+    created_at: int
+    at: int
+    actor_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommentRecord:
+    post_id: str
+    seq: int
+    user_id: str
+    username: str
+    text: str
+    created_at: int
+    edited_at: int | None = None
+    deleted: bool = False
+
+    @property
+    def comment_id(self) -> str:
+        return comment_id(self.post_id, self.seq)
+
+    def apply(self, event: RoomEvent) -> CommentRecord:
+        """This comment after ``event`` (an edit or delete of it)."""
+        if event.kind is EventKind.EDITED:
+            return _replace(self, text=event.text or "", edited_at=event.at)
+        if event.kind is EventKind.DELETED:
+            return _replace(self, deleted=True)
+        return self
+
+    @classmethod
+    def from_event(cls, event: RoomEvent) -> CommentRecord:
+        return cls(
+            post_id=event.post_id,
+            seq=event.comment_seq,
+            user_id=event.user_id,
+            username=event.username,
+            text=event.text or "",
+            created_at=event.created_at,
+            edited_at=event.at if event.kind is EventKind.EDITED else None,
+            deleted=event.kind is EventKind.DELETED,
+        )
+
+
+def _replace(record: CommentRecord, **changes) -> CommentRecord:
+    values = {name: getattr(record, name) for name in CommentRecord.__slots__}
+    values.update(changes)
+    return CommentRecord(**values)
+
+
+def comment_id(post_id: str, seq: int) -> str:
+    """The public id of the comment created by event ``seq`` of ``post_id``."""
+    return f"{post_id}.{seq}"
+
+
+def parse_comment_id(value: str) -> tuple[str, int]:
+    """Inverse of :func:`comment_id`; a malformed id is an ``InvalidInput``."""
+    post_id, sep, seq = value.rpartition(".")
+    if not sep or not POST_ID.fullmatch(post_id) or not seq.isdigit() or len(seq) > 18:
+        raise InvalidInput("malformed comment id", "invalid_comment_id")
+    number = int(seq)
+    if number < 1:
+        raise InvalidInput("malformed comment id", "invalid_comment_id")
+    return post_id, number

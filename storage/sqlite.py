@@ -1,0 +1,261 @@
+"""SQLite backend of the CommentStore port: the embedded default.
+
+One connection per process, used only from one dedicated thread, so that the
+event loop never blocks on disk and SQLite never sees two threads on one
+connection. WAL lets the room hosts and the Serve replicas, each its own
+process, read while one of them writes; ``busy_timeout`` queues writers.
+Every statement is parameterized.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from livecomments.errors import Conflict, SequenceConflict, StoreUnavailable
+from storage.model import CommentRecord, EventKind, Role, RoomEvent, UserRecord
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    user_id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    post_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    comment_seq INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    username TEXT NOT NULL,
+    body TEXT,
+    created_at INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    actor_id TEXT NOT NULL,
+    PRIMARY KEY (post_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS comments (
+    post_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    username TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    edited_at INTEGER,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (post_id, seq)
+) WITHOUT ROWID;
+"""
+
+_EVENT_COLUMNS = (
+    "post_id, seq, kind, comment_seq, user_id, username, body, created_at, at, actor_id"
+)
+_COMMENT_COLUMNS = "post_id, seq, user_id, username, body, created_at, edited_at, deleted"
+
+
+class SqliteCommentStore:
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+
+    @classmethod
+    def from_url(cls, url: str) -> SqliteCommentStore:
+        return cls(url.removeprefix("sqlite:///") if url != "sqlite:///:memory:" else ":memory:")
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def call() -> T:
+            if self._conn is None:
+                raise StoreUnavailable("the store is not open")
+            try:
+                return fn(self._conn)
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"sqlite: {exc}") from exc
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def open(self) -> None:
+        def connect() -> None:
+            if self._path != ":memory:":
+                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.executescript(SCHEMA)
+            self._conn = conn
+
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._executor, connect)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"sqlite: cannot open {self._path}: {exc}") from exc
+
+    async def aclose(self) -> None:
+        def close() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, close)
+        self._executor.shutdown(wait=False)
+
+    async def ping(self) -> None:
+        await self._run(lambda c: c.execute("SELECT 1").fetchone())
+
+    # users -------------------------------------------------------------
+
+    async def create_user(self, user: UserRecord) -> None:
+        def insert(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute(
+                    "INSERT INTO users (user_id, username, password_hash, role, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (user.user_id, user.username, user.password_hash, user.role, user.created_at),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise Conflict("that username is taken", "username_taken") from exc
+
+        await self._run(insert)
+
+    async def save_admin(self, user: UserRecord) -> UserRecord:
+        def upsert(conn: sqlite3.Connection) -> UserRecord:
+            conn.execute(
+                "INSERT INTO users (user_id, username, password_hash, role, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE"
+                " SET password_hash = excluded.password_hash, role = excluded.role",
+                (user.user_id, user.username, user.password_hash, Role.ADMIN, user.created_at),
+            )
+            return _user(
+                conn.execute(
+                    "SELECT * FROM users WHERE username = ?", (user.username,)
+                ).fetchone()
+            )
+
+        return await self._run(upsert)
+
+    async def user_by_name(self, username: str) -> UserRecord | None:
+        row = await self._run(
+            lambda c: c.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
+        )
+        return _user(row) if row else None
+
+    async def user_by_id(self, user_id: str) -> UserRecord | None:
+        row = await self._run(
+            lambda c: c.execute("SELECT * FROM users WHERE user_id = ?", (user_id,)).fetchone()
+        )
+        return _user(row) if row else None
+
+    # rooms -------------------------------------------------------------
+
+    async def append_events(self, events: Sequence[RoomEvent]) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [_event_row(e) for e in events],
+                )
+                for event in events:
+                    _apply(conn, event)
+                conn.execute("COMMIT")
+            except sqlite3.IntegrityError as exc:
+                conn.execute("ROLLBACK")
+                raise SequenceConflict("a sequence number of this room is taken") from exc
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+        await self._run(write)
+
+    async def last_seq(self, post_id: str) -> int:
+        row = await self._run(
+            lambda c: c.execute(
+                "SELECT MAX(seq) FROM events WHERE post_id = ?", (post_id,)
+            ).fetchone()
+        )
+        return row[0] or 0
+
+    async def events_after(self, post_id: str, after_seq: int, limit: int) -> list[RoomEvent]:
+        rows = await self._run(
+            lambda c: c.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE post_id = ? AND seq > ?"
+                " ORDER BY seq LIMIT ?",
+                (post_id, after_seq, limit),
+            ).fetchall()
+        )
+        return [_event(row) for row in rows]
+
+    async def comments_before(
+        self, post_id: str, before_seq: int | None, limit: int
+    ) -> list[CommentRecord]:
+        bound = before_seq if before_seq is not None else 2**62
+        rows = await self._run(
+            lambda c: c.execute(
+                f"SELECT {_COMMENT_COLUMNS} FROM comments"
+                " WHERE post_id = ? AND seq < ? AND deleted = 0 ORDER BY seq DESC LIMIT ?",
+                (post_id, bound, limit),
+            ).fetchall()
+        )
+        return [_comment(row) for row in rows]
+
+    async def comment(self, post_id: str, seq: int) -> CommentRecord | None:
+        row = await self._run(
+            lambda c: c.execute(
+                f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE post_id = ? AND seq = ?",
+                (post_id, seq),
+            ).fetchone()
+        )
+        return _comment(row) if row else None
+
+
+def _apply(conn: sqlite3.Connection, event: RoomEvent) -> None:
+    if event.kind is EventKind.COMMENT:
+        conn.execute(
+            f"INSERT INTO comments ({_COMMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, 0)",
+            (event.post_id, event.seq, event.user_id, event.username, event.text, event.at),
+        )
+    elif event.kind is EventKind.EDITED:
+        conn.execute(
+            "UPDATE comments SET body = ?, edited_at = ? WHERE post_id = ? AND seq = ?",
+            (event.text, event.at, event.post_id, event.comment_seq),
+        )
+    else:
+        conn.execute(
+            "UPDATE comments SET deleted = 1 WHERE post_id = ? AND seq = ?",
+            (event.post_id, event.comment_seq),
+        )
+
+
+def _event_row(e: RoomEvent) -> tuple:
+    return (
+        e.post_id, e.seq, e.kind.value, e.comment_seq, e.user_id,
+        e.username, e.text, e.created_at, e.at, e.actor_id,
+    )
+
+
+def _event(row: tuple) -> RoomEvent:
+    post_id, seq, kind, comment_seq, user_id, username, body, created_at, at, actor_id = row
+    return RoomEvent(
+        post_id, seq, EventKind(kind), comment_seq, user_id, username, body, created_at, at,
+        actor_id,
+    )
+
+
+def _comment(row: tuple) -> CommentRecord:
+    post_id, seq, user_id, username, body, created_at, edited_at, deleted = row
+    return CommentRecord(
+        post_id, seq, user_id, username, body, created_at, edited_at, bool(deleted)
+    )
+
+
+def _user(row: tuple) -> UserRecord:
+    user_id, username, password_hash, role, created_at = row
+    return UserRecord(user_id, username, password_hash, Role(role), created_at)
