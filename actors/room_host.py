@@ -50,6 +50,7 @@ class RoomHost:
         self.name = name
         self._settings = settings
         self._store = store
+        self._owns_store = store is None
         self._clock = clock or SystemClock()
         self._on_retire = on_retire
         self._rooms: dict[str, VideoRoom] = {}
@@ -190,5 +191,5 @@ class RoomHost:
                 await self._reaper
         if self._writer is not None:
             await self._writer.aclose()
-        if self._store is not None:
+        if self._store is not None and self._owns_store:
             await self._store.aclose()

@@ -84,13 +84,16 @@ class Settings:
         if redis_url is not None and urlparse(redis_url).scheme not in ("redis", "rediss"):
             raise SettingsError("LIVECOMMENTS_REDIS_URL must start with redis:// or rediss://")
         key_file = get("JWT_PUBLIC_KEY_FILE")
+        secret = get("JWT_SECRET")
+        if secret is not None and len(secret) < 32:
+            raise SettingsError("LIVECOMMENTS_JWT_SECRET must be at least 32 characters")
         return cls(
             host=get("HOST") or "127.0.0.1",
             port=_int(get, "PORT", 8000, low=1, high=65535),
             data_dir=data_dir,
             store_url=store_url,
             redis_url=redis_url,
-            jwt_secret=get("JWT_SECRET"),
+            jwt_secret=secret,
             jwt_public_key_file=Path(key_file) if key_file else None,
             token_ttl_seconds=_int(get, "TOKEN_TTL_SECONDS", 3600, low=1),
             bootstrap_admin=_admin(get("BOOTSTRAP_ADMIN")),

@@ -53,14 +53,16 @@ class TokenService:
                 key = self._public_key
             else:
                 raise Unauthorized(f"token algorithm {alg!r} is not accepted", "invalid_token")
+            # Expiry is checked below against our clock, not the library's.
             claims = jwt.decode(
-                token, key, algorithms=[alg], options={"require": ["exp", "sub"]},
-                leeway=0,
+                token, key, algorithms=[alg],
+                options={"require": ["exp", "sub"], "verify_exp": False},
             )
-        except jwt.ExpiredSignatureError as exc:
-            raise Unauthorized("the token has expired", "token_expired") from exc
         except jwt.InvalidTokenError as exc:
             raise Unauthorized("the token is not valid", "invalid_token") from exc
+        expiry = claims["exp"]
+        if not isinstance(expiry, int | float) or expiry * 1000 <= self._clock.now_ms():
+            raise Unauthorized("the token has expired", "token_expired")
         subject = claims["sub"]
         if not isinstance(subject, str) or not subject:
             raise Unauthorized("the token has no subject", "invalid_token")

@@ -99,6 +99,9 @@ class SqliteCommentStore:
             raise StoreUnavailable(f"sqlite: cannot open {self._path}: {exc}") from exc
 
     async def aclose(self) -> None:
+        if self._conn is None:
+            return
+
         def close() -> None:
             if self._conn is not None:
                 self._conn.close()

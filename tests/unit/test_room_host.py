@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+from actors.room_host import RoomHost
+from livecomments.principal import Principal
+from livecomments.settings import Settings
+
+
+async def test_rooms_are_created_on_demand_and_retired_when_idle(store, clock):
+    retired: list[tuple[str, list[str]]] = []
+
+    async def on_retire(host: str, posts: list[str]) -> None:
+        retired.append((host, posts))
+
+    settings = replace(Settings(), room_idle_seconds=60, ring_size=10)
+    host = RoomHost("h1", settings, store=store, clock=clock, on_retire=on_retire)
+    await host.post("busy", Principal("u", "alice"), "hi")
+    assert await host.open_rooms(["quiet"]) == 2
+    clock.advance(30)
+    await host.post("busy", Principal("u", "alice"), "still here")
+    clock.advance(40)
+    assert await host.retire_idle() == ["quiet"]
+    assert retired == [("h1", ["quiet"])]
+    assert host.stats()["rooms"] == 1
+    result = await host.poll("quiet", None, "replica-1", 3, 10, 0.0)
+    assert (result.head, result.viewers) == (0, 3)
+    await host.aclose()
