@@ -43,6 +43,8 @@ def ray_environment(settings: Settings) -> dict[str, str]:
         "RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT": str(settings.port + settings.replicas + 16),
         # Reuse a restarted replica's port at once: no HAProxy holds stale slots.
         "RAY_SERVE_PORT_QUARANTINE_S": "0",
+        # How long a stopping replica keeps its port for a load balancer to notice.
+        "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": str(settings.drain_seconds),
     }
 
 

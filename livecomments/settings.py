@@ -61,6 +61,7 @@ class Settings:
     heartbeat_seconds: float = 15.0
     viewer_buffer: int = 1000
     max_streams: int = 100_000
+    drain_seconds: int = 30
 
     @property
     def public_url(self) -> str:
@@ -107,6 +108,7 @@ class Settings:
             heartbeat_seconds=_float(get, "HEARTBEAT_SECONDS", 15.0),
             viewer_buffer=_int(get, "VIEWER_BUFFER", 1000, low=1),
             max_streams=_int(get, "MAX_STREAMS", 100_000, low=1),
+            drain_seconds=_int(get, "DRAIN_SECONDS", 30, low=0),
         )
 
 

@@ -66,11 +66,14 @@ class RoomFeed:
         self._reported = 0
         self._announced: tuple[int, float] = (-1, 0.0)
         self._task: asyncio.Task[None] | None = None
+        self._pending_announce: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"feed:{self.post_id}")
 
     async def aclose(self) -> None:
+        if self._pending_announce is not None:
+            self._pending_announce.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -104,16 +107,27 @@ class RoomFeed:
             self.total_viewers = result.viewers - self._reported + len(self.viewers)
             self.announce_viewers()
 
-    def announce_viewers(self, force: bool = False) -> None:
-        """Send a ``viewers`` event when the count changed (at most every 2 s)."""
+    def announce_viewers(self) -> None:
+        """Send a ``viewers`` event when the count changed, at most every 2 s
+        (a change inside that window is sent when it ends)."""
         total = max(self.total_viewers, len(self.viewers))
         last, when = self._announced
-        now = time.monotonic()
-        if total != last and (force or now - when >= VIEWERS_EVERY_S):
-            self._announced = (total, now)
-            data = frame("viewers", {"count": total})
-            for viewer in self.viewers:
-                viewer.offer(None, data)
+        if total == last:
+            return
+        wait = when + VIEWERS_EVERY_S - time.monotonic()
+        if wait > 0:
+            if self._pending_announce is None:
+                loop = asyncio.get_running_loop()
+                self._pending_announce = loop.call_later(wait, self._announce_later)
+            return
+        self._announced = (total, time.monotonic())
+        data = frame("viewers", {"count": total})
+        for viewer in self.viewers:
+            viewer.offer(None, data)
+
+    def _announce_later(self) -> None:
+        self._pending_announce = None
+        self.announce_viewers()
 
 
 class FeedHub:
@@ -132,6 +146,7 @@ class FeedHub:
             feed.start()
         feed.viewers.add(viewer)
         feed.total_viewers += 1
+        feed.announce_viewers()
         return feed
 
     async def leave(self, post_id: str, viewer: Viewer) -> None:
@@ -143,6 +158,8 @@ class FeedHub:
         if not feed.viewers:
             del self._feeds[post_id]
             await feed.aclose()
+        else:
+            feed.announce_viewers()
 
     @property
     def rooms(self) -> int:

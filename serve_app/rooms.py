@@ -14,10 +14,10 @@ import logging
 from typing import Any
 
 from cachetools import TTLCache
-from ray.exceptions import ActorUnavailableError, RayActorError
+from ray.exceptions import ActorUnavailableError, RayActorError, RayTaskError
 
 from actors.room_host import PollResult
-from livecomments.errors import Unavailable
+from livecomments.errors import LiveCommentsError, Unavailable
 from livecomments.principal import Principal
 from storage.model import CommentRecord, RoomEvent
 
@@ -31,6 +31,17 @@ class RoomClient:
     def __init__(self, manager: Any, cache_ttl: float = 300.0, max_rooms: int = 200_000) -> None:
         self._manager = manager
         self._cache: TTLCache[str, Any] = TTLCache(maxsize=max_rooms, ttl=cache_ttl)
+
+    @staticmethod
+    async def _call(entry: Any, method: str, *args: Any) -> Any:
+        """Call the host, re-raising a room's own error as itself (Ray wraps
+        it in a RayTaskError whose ``code`` and message are not the room's)."""
+        try:
+            return await getattr(entry.handle, method).remote(*args)
+        except RayTaskError as exc:
+            if isinstance(exc.cause, LiveCommentsError):
+                raise exc.cause from None
+            raise
 
     async def _entry(self, post_id: str, failed_host: str | None = None) -> Any:
         entry = None if failed_host else self._cache.get(post_id)
@@ -47,7 +58,7 @@ class RoomClient:
         for attempt in range(READ_ATTEMPTS):
             entry = await self._entry(post_id, failed)
             try:
-                return await getattr(entry.handle, method).remote(post_id, *args)
+                return await self._call(entry, method, post_id, *args)
             except _HOST_FAILURES as exc:
                 log.warning("room host %s failed on %s (%s); asking again", entry.name, method, exc)
                 self._cache.pop(post_id, None)
@@ -58,7 +69,7 @@ class RoomClient:
     async def _write(self, post_id: str, method: str, *args: Any) -> Any:
         entry = await self._entry(post_id)
         try:
-            return await getattr(entry.handle, method).remote(post_id, *args)
+            return await self._call(entry, method, post_id, *args)
         except _HOST_FAILURES as exc:
             self._cache.pop(post_id, None)
             await self._entry(post_id, entry.name)

@@ -31,7 +31,10 @@ async def viewer_stream(
     viewer = Viewer(queue_limit)
     feed = hub.join(post_id, viewer)
     try:
-        opening = [f"retry: {RETRY_MS}\n\n".encode()]
+        opening = [
+            f"retry: {RETRY_MS}\n\n".encode(),
+            frame("viewers", {"count": max(feed.total_viewers, 1)}),
+        ]
         head = (await rooms.events_after(post_id, 0, 0)).head
         if last_event_id is None:
             last = head
@@ -41,7 +44,6 @@ async def viewer_stream(
         else:
             # An id beyond the head names events that do not exist: follow from the head.
             last = min(last_event_id, head)
-        opening.append(frame("viewers", {"count": max(feed.total_viewers, 1)}))
         yield b"".join(opening)
         async for chunk, caught_up in _catch_up(rooms, post_id, last):
             last = caught_up

@@ -1,0 +1,127 @@
+"""One real service per test session: Ray, the room actors, Serve, SQLite.
+
+Settings are chosen to make the interesting boundaries cheap to reach: a ring
+of 8 events (pagination and resume cross into the store quickly), a 1 s
+heartbeat, 20 comments per 10 s per user.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import ray
+
+from livecomments import service
+from livecomments.settings import Settings
+
+RING_SIZE = 8
+RATE = (20, 10)
+ADMIN = ("root", "root-password")
+
+
+@dataclass(frozen=True)
+class Running:
+    settings: Settings
+    url: str
+
+
+def _free_port() -> int:
+    """A port free now, whose proxy companion (port + 100) is free too."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port + service.PROXY_PORT_OFFSET > 65535:
+            continue
+        with socket.socket() as companion:
+            try:
+                companion.bind(("127.0.0.1", port + service.PROXY_PORT_OFFSET))
+            except OSError:
+                continue
+        return port
+
+
+@pytest.fixture(scope="session")
+def running(tmp_path_factory) -> Iterator[Running]:
+    data = tmp_path_factory.mktemp("data")
+    settings = Settings.from_env(
+        {
+            "LIVECOMMENTS_PORT": str(_free_port()),
+            "LIVECOMMENTS_DATA_DIR": str(data),
+            "LIVECOMMENTS_RING_SIZE": str(RING_SIZE),
+            "LIVECOMMENTS_RATE_LIMIT": f"{RATE[0]}/{RATE[1]}s",
+            "LIVECOMMENTS_BOOTSTRAP_ADMIN": ":".join(ADMIN),
+            "LIVECOMMENTS_HEARTBEAT_SECONDS": "1",
+            "LIVECOMMENTS_ROOM_IDLE_SECONDS": "3600",
+            "LIVECOMMENTS_DRAIN_SECONDS": "0",
+        }
+    )
+    service.connect_ray(settings, num_cpus=2, include_dashboard=False)
+    try:
+        settings = service.start(settings)
+        yield Running(settings, settings.public_url)
+        service.stop()
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture
+async def client(running: Running) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=running.url, timeout=30) as http:
+        yield http
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    username: str
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def login(client: httpx.AsyncClient, username: str, password: str) -> User:
+    answer = await client.post(
+        "/api/auth/login", json={"username": username, "password": password}
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    return User(body["userId"], username, body["token"])
+
+
+async def new_user(client: httpx.AsyncClient) -> User:
+    name = f"u{uuid.uuid4().hex[:12]}"
+    answer = await client.post(
+        "/api/auth/register", json={"username": name, "password": "password-1"}
+    )
+    assert answer.status_code == 201, answer.text
+    return await login(client, name, "password-1")
+
+
+@pytest.fixture
+async def user(client) -> User:
+    return await new_user(client)
+
+
+@pytest.fixture
+async def admin(client) -> User:
+    return await login(client, *ADMIN)
+
+
+def new_post_id() -> str:
+    return f"p-{uuid.uuid4().hex[:16]}"
+
+
+async def post(client: httpx.AsyncClient, who: User, post_id: str, text: str) -> dict:
+    answer = await client.post(
+        f"/api/posts/{post_id}/comments", json={"comment": text}, headers=who.auth
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()
