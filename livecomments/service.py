@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -32,6 +33,7 @@ READY_TIMEOUT_S = 120.0
 # fallback router; it must not take LIVECOMMENTS_PORT, which the first replica
 # binds. Clients never need it.
 PROXY_PORT_OFFSET = 100
+PORT_WAIT_S = 90.0
 
 
 def ray_environment(settings: Settings) -> dict[str, str]:
@@ -93,6 +95,7 @@ async def prepare_store(settings: Settings) -> None:
 def start(settings: Settings) -> Settings:
     """Start rooms and Serve on the connected Ray; return when HTTP answers."""
     settings = resolve(settings)
+    _wait_until_free(settings.host, settings.port)
     asyncio.run(prepare_store(settings))
     manager = start_shard_manager(settings)
     ray.get(manager.check_hosts.remote())
@@ -113,6 +116,28 @@ def stop() -> None:
     for host in ray.get(manager.hosts.remote()):
         ray.kill(host.handle)
     ray.kill(manager)
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_until_free(host: str, port: int) -> None:
+    """A port whose last server just stopped can stay taken for a while
+    (connections in TIME_WAIT); give it a bounded time, then say so."""
+    deadline = time.monotonic() + PORT_WAIT_S
+    if not port_is_free(host, port):
+        log.warning("%s:%s is taken; waiting up to %ss for it", host, port, PORT_WAIT_S)
+    while not port_is_free(host, port):
+        if time.monotonic() > deadline:
+            raise SettingsError(f"{host}:{port} is taken: free it or set LIVECOMMENTS_PORT")
+        time.sleep(0.2)
 
 
 def _wait_until_healthy(url: str) -> None:

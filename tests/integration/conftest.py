@@ -30,7 +30,7 @@ class Running:
     url: str
 
 
-def _free_port() -> int:
+def free_port() -> int:
     """A port free now, whose proxy companion (port + 100) is free too."""
     while True:
         with socket.socket() as probe:
@@ -46,12 +46,17 @@ def _free_port() -> int:
         return port
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that restart the service run after all the others."""
+    items.sort(key=lambda item: item.get_closest_marker("restarts_service") is not None)
+
+
 @pytest.fixture(scope="session")
 def running(tmp_path_factory) -> Iterator[Running]:
     data = tmp_path_factory.mktemp("data")
     settings = Settings.from_env(
         {
-            "LIVECOMMENTS_PORT": str(_free_port()),
+            "LIVECOMMENTS_PORT": str(free_port()),
             "LIVECOMMENTS_DATA_DIR": str(data),
             "LIVECOMMENTS_RING_SIZE": str(RING_SIZE),
             "LIVECOMMENTS_RATE_LIMIT": f"{RATE[0]}/{RATE[1]}s",
