@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 
+from livecomments.errors import LiveCommentsError
 from livecomments.settings import Settings, SettingsError
 
 
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             return serve(settings)
         return create_admin(settings, args.name, sys.stdin.readline().rstrip("\n"))
-    except SettingsError as exc:
+    except (SettingsError, LiveCommentsError) as exc:
         print(f"livecomments: {exc}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,1 @@
+"""The project's own benchmarks (run as separate commands, never from tests)."""
