@@ -88,7 +88,8 @@ class RoomHost:
         try:
             assert self._store is not None and self._writer is not None
             room = VideoRoom(
-                post_id, self._store, self._writer, self._settings.ring_size, self._clock
+                post_id, self._store, self._writer, self._settings.ring_size, self._clock,
+                self._settings.room_rate_limit,
             )
             await room.load()
             self._rooms[post_id] = room
@@ -103,8 +104,13 @@ class RoomHost:
 
     # the room API, addressed by post ------------------------------------
 
-    async def post(self, post_id: str, author: Principal, text: str) -> RoomEvent:
-        return await (await self.room(post_id)).post(author, text)
+    async def post(
+        self, post_id: str, author: Principal, text: str, flag: str | None, hidden: bool
+    ) -> RoomEvent:
+        return await (await self.room(post_id)).post(author, text, flag, hidden)
+
+    async def comment(self, post_id: str, seq: int) -> CommentRecord | None:
+        return await (await self.room(post_id)).comment(seq)
 
     async def edit(self, post_id: str, seq: int, actor: Principal, text: str) -> CommentRecord:
         return await (await self.room(post_id)).edit(seq, actor, text)

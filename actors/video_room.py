@@ -25,8 +25,10 @@ from typing import Protocol
 
 from actors.ring import RingBuffer
 from livecomments.clock import Clock
-from livecomments.errors import Forbidden, NotFound, SequenceConflict
+from livecomments.errors import Forbidden, NotFound, RateLimited, SequenceConflict
 from livecomments.principal import Principal
+from livecomments.ratelimit import TokenBucketLimiter
+from livecomments.settings import RateLimit
 from storage.model import CommentRecord, EventKind, RoomEvent
 from storage.port import CommentStore
 
@@ -44,6 +46,7 @@ class VideoRoom:
         writer: EventWriter,
         ring_size: int,
         clock: Clock,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         self.post_id = post_id
         self._store = store
@@ -58,6 +61,7 @@ class VideoRoom:
         self._moderation = asyncio.Lock()
         self._changed = asyncio.Event()
         self._viewers: dict[str, tuple[int, float]] = {}
+        self._limiter = TokenBucketLimiter(rate_limit, clock) if rate_limit else None
         self.last_active = clock.monotonic()
 
     @property
@@ -80,12 +84,21 @@ class VideoRoom:
 
     # writes ------------------------------------------------------------
 
-    async def post(self, author: Principal, text: str) -> RoomEvent:
+    async def post(
+        self, author: Principal, text: str, flag: str | None = None, hidden: bool = False
+    ) -> RoomEvent:
+        """Append a comment (``flag``: why the screen flagged it; ``hidden``:
+        kept from viewers). Past the room's rate a ``RateLimited`` says so."""
+        if self._limiter is not None:
+            wait = self._limiter.take("")
+            if wait is not None:
+                raise RateLimited("this video takes no more comments right now", "room_busy",
+                                  retry_after=wait)
         now = self._clock.now_ms()
         return await self._submit(
             lambda seq: RoomEvent(
                 self.post_id, seq, EventKind.COMMENT, seq, author.user_id, author.username,
-                text, now, now, author.user_id,
+                text, now, now, author.user_id, flag, hidden,
             )
         )
 
@@ -106,7 +119,7 @@ class VideoRoom:
         now = self._clock.now_ms()
         return lambda seq: RoomEvent(
             self.post_id, seq, kind, current.seq, current.user_id, current.username,
-            text, current.created_at, now, actor.user_id,
+            text, current.created_at, now, actor.user_id, current.flag, current.hidden,
         )
 
     async def _modifiable(self, comment_seq: int, actor: Principal) -> CommentRecord:
@@ -209,7 +222,7 @@ class VideoRoom:
             if len(page) > limit:
                 break
             record = self._hot[seq]
-            if seq < bound and not record.deleted:
+            if seq < bound and record.listed:
                 page.append(record)
         floor = self._ring.first_seq or self._head + 1
         if len(page) <= limit and floor > 1:

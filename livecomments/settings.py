@@ -30,13 +30,13 @@ class RateLimit:
     period_seconds: int
 
     @classmethod
-    def parse(cls, text: str) -> RateLimit:
+    def parse(cls, text: str, name: str = "LIVECOMMENTS_RATE_LIMIT") -> RateLimit:
         match = _RATE.match(text)
         if not match:
-            raise SettingsError(f"LIVECOMMENTS_RATE_LIMIT must look like '5/10s', got {text!r}")
+            raise SettingsError(f"{name} must look like '5/10s', got {text!r}")
         count, period = int(match[1]), int(match[2])
         if count < 1 or period < 1:
-            raise SettingsError("LIVECOMMENTS_RATE_LIMIT needs a positive count and period")
+            raise SettingsError(f"{name} needs a positive count and period")
         return cls(count, period)
 
 
@@ -62,6 +62,16 @@ class Settings:
     viewer_buffer: int = 1000
     max_streams: int = 100_000
     drain_seconds: int = 30
+    room_rate_limit: RateLimit = RateLimit(100, 1)
+    auth_rate_limit: RateLimit = RateLimit(10, 60)
+    max_streams_per_ip: int = 100
+    forwarded_allow_ips: frozenset[str] = frozenset()
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    hide_flagged: bool = True
+    screen_words_file: Path | None = None
+    strike_limit: RateLimit = RateLimit(3, 3600)
+    auto_mute_seconds: int = 600
 
     @property
     def public_url(self) -> str:
@@ -98,7 +108,7 @@ class Settings:
             jwt_public_key_file=Path(key_file) if key_file else None,
             token_ttl_seconds=_int(get, "TOKEN_TTL_SECONDS", 3600, low=1),
             bootstrap_admin=_admin(get("BOOTSTRAP_ADMIN")),
-            rate_limit=RateLimit.parse(get("RATE_LIMIT") or "5/10s"),
+            rate_limit=_rate(get, "RATE_LIMIT", "5/10s"),
             ring_size=_int(get, "RING_SIZE", 1000, low=1),
             ray_address=get("RAY_ADDRESS"),
             replicas=_int(get, "REPLICAS", 1, low=1),
@@ -109,6 +119,18 @@ class Settings:
             viewer_buffer=_int(get, "VIEWER_BUFFER", 1000, low=1),
             max_streams=_int(get, "MAX_STREAMS", 100_000, low=1),
             drain_seconds=_int(get, "DRAIN_SECONDS", 30, low=0),
+            room_rate_limit=_rate(get, "ROOM_RATE_LIMIT", "100/1s"),
+            auth_rate_limit=_rate(get, "AUTH_RATE_LIMIT", "10/60s"),
+            max_streams_per_ip=_int(get, "MAX_STREAMS_PER_IP", 100, low=1),
+            forwarded_allow_ips=frozenset(
+                ip.strip() for ip in (get("FORWARDED_ALLOW_IPS") or "").split(",") if ip.strip()
+            ),
+            jwt_issuer=get("JWT_ISSUER"),
+            jwt_audience=get("JWT_AUDIENCE"),
+            hide_flagged=_choice(get, "FLAGGED_COMMENTS", "hide", ("hide", "show")) == "hide",
+            screen_words_file=Path(words) if (words := get("SCREEN_WORDS_FILE")) else None,
+            strike_limit=_rate(get, "STRIKE_LIMIT", "3/3600s"),
+            auto_mute_seconds=_int(get, "AUTO_MUTE_SECONDS", 600, low=0),
         )
 
 
@@ -148,6 +170,17 @@ def _float(get, name: str, default: float) -> float:
         raise SettingsError(f"{_PREFIX}{name} must be a number, got {raw!r}") from None
     if value <= 0:
         raise SettingsError(f"{_PREFIX}{name} must be positive, got {value}")
+    return value
+
+
+def _rate(get, name: str, default: str) -> RateLimit:
+    return RateLimit.parse(get(name) or default, _PREFIX + name)
+
+
+def _choice(get, name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = (get(name) or default).lower()
+    if value not in allowed:
+        raise SettingsError(f"{_PREFIX}{name} must be one of {', '.join(allowed)}, got {value!r}")
     return value
 
 

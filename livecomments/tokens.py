@@ -1,7 +1,9 @@
 """JWTs: HS256 tokens we issue, and RS256 tokens from an external identity provider.
 
 Only HS256 and (when a public key is configured) RS256 are accepted, never
-``none``; ``exp`` is required. The token says who the user is; what the user
+``none``; ``exp`` is required, and ``iss`` / ``aud`` when configured
+(LIVECOMMENTS_JWT_ISSUER, LIVECOMMENTS_JWT_AUDIENCE). Signatures are compared
+in constant time by the library. The token says who the user is; what the user
 may do (role, bans) is decided from the store, not from claims.
 """
 
@@ -29,19 +31,29 @@ class Identity:
 
 class TokenService:
     def __init__(
-        self, secret: str, ttl_seconds: int, clock: Clock, public_key_pem: str | None = None
+        self,
+        secret: str,
+        ttl_seconds: int,
+        clock: Clock,
+        public_key_pem: str | None = None,
+        issuer: str | None = None,
+        audience: str | None = None,
     ) -> None:
         self._secret = secret
         self._ttl = ttl_seconds
         self._clock = clock
         self._public_key = public_key_pem
+        self._issuer = issuer
+        self._audience = audience
 
     def issue(self, user: UserRecord) -> tuple[str, int]:
         """A signed token for ``user`` and its expiry in epoch milliseconds."""
         now = self._clock.now_ms() // 1000
         expires = now + self._ttl
-        claims = {"sub": user.user_id, "name": user.username, "iss": ISSUER, "iat": now,
-                  "exp": expires}
+        claims = {"sub": user.user_id, "name": user.username, "iss": self._issuer or ISSUER,
+                  "iat": now, "exp": expires}
+        if self._audience is not None:
+            claims["aud"] = self._audience
         return jwt.encode(claims, self._secret, algorithm="HS256"), expires * 1000
 
     def verify(self, token: str) -> Identity:
@@ -54,9 +66,13 @@ class TokenService:
             else:
                 raise Unauthorized(f"token algorithm {alg!r} is not accepted", "invalid_token")
             # Expiry is checked below against our clock, not the library's.
+            required = ["exp", "sub"]
+            required += ["iss"] if self._issuer else []
+            required += ["aud"] if self._audience else []
             claims = jwt.decode(
-                token, key, algorithms=[alg],
-                options={"require": ["exp", "sub"], "verify_exp": False},
+                token, key, algorithms=[alg], issuer=self._issuer, audience=self._audience,
+                options={"require": required, "verify_exp": False,
+                         "verify_aud": self._audience is not None},
             )
         except jwt.InvalidTokenError as exc:
             raise Unauthorized("the token is not valid", "invalid_token") from exc

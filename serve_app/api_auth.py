@@ -6,8 +6,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from livecomments.errors import Unauthorized
+from livecomments.errors import Forbidden, RateLimited, Unauthorized
 from livecomments.principal import Principal
+from serve_app.abuse import client_ip
 from serve_app.responses import read_json
 from serve_app.services import Services
 
@@ -32,7 +33,25 @@ async def authenticated(request: Request, *, with_role: bool = False) -> Princip
     return Principal(identity.user_id, identity.username)
 
 
+async def admin(request: Request) -> Principal:
+    """The caller, who must be an admin according to the store."""
+    actor = await authenticated(request, with_role=True)
+    if not actor.is_admin:
+        raise Forbidden("only admins may do this", "admin_only")
+    return actor
+
+
+async def limit_attempts(request: Request) -> None:
+    """Register and login are limited per client address (brute force)."""
+    svc = services(request)
+    wait = await svc.auth_limiter.acquire(client_ip(request, svc.settings.forwarded_allow_ips))
+    if wait is not None:
+        raise RateLimited("too many attempts from your address", "too_many_attempts",
+                          retry_after=wait)
+
+
 async def register(request: Request) -> JSONResponse:
+    await limit_attempts(request)
     body = await read_json(request)
     user = await services(request).accounts.register(body.get("username"), body.get("password"))
     return JSONResponse(
@@ -42,6 +61,7 @@ async def register(request: Request) -> JSONResponse:
 
 
 async def login(request: Request) -> JSONResponse:
+    await limit_attempts(request)
     body = await read_json(request)
     token, expires_at, user = await services(request).accounts.login(
         body.get("username"), body.get("password")

@@ -7,8 +7,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from livecomments.errors import InvalidInput, LiveCommentsError, RateLimited
+from livecomments.errors import InvalidInput, LiveCommentsError, NotFound, RateLimited
+from livecomments.principal import Principal
 from livecomments.text import check_post_id, normalize_comment
+from serve_app.abuse import ReleasingResponse, client_ip
 from serve_app.api_auth import authenticated, services
 from serve_app.responses import read_json
 from serve_app.stream import viewer_stream
@@ -20,7 +22,7 @@ MAX_BACKLOG = 100
 SEND_TIMEOUT_S = 30.0
 
 
-def _int_param(raw: str | None, name: str, default: int | None, low: int, high: int) -> int | None:
+def int_param(raw: str | None, name: str, default: int | None, low: int, high: int) -> int | None:
     if raw is None:
         return default
     if not raw.isdigit() or not low <= int(raw) <= high:
@@ -34,17 +36,22 @@ async def post_comment(request: Request) -> JSONResponse:
     author = await authenticated(request)
     try:
         text = normalize_comment((await read_json(request)).get("comment"))
+        await svc.moderation.check_can_post(author.user_id)
         wait = await svc.limiter.acquire(author.user_id)
         if wait is not None:
             raise RateLimited("too many comments; slow down", retry_after=wait)
-        event = await svc.rooms.post(post_id, author, text)
+        flag, hidden = svc.moderation.screen(text)
+        event = await svc.rooms.post(post_id, author, text, flag, hidden)
     except LiveCommentsError as exc:
         svc.metrics.comments_rejected.labels(exc.code).inc()
         raise
     svc.metrics.comments_accepted.inc()
+    if flag is not None:
+        svc.metrics.comments_flagged.labels(flag).inc()
+        await svc.moderation.flagged(author, post_id, event.seq, flag)
     return JSONResponse(
         {"status": 201, "postId": post_id, "commentId": comment_id(post_id, event.seq),
-         "seq": event.seq, "userId": author.user_id, "timestamp": event.at},
+         "seq": event.seq, "userId": author.user_id, "timestamp": event.at, "held": hidden},
         status_code=201,
     )
 
@@ -52,8 +59,8 @@ async def post_comment(request: Request) -> JSONResponse:
 async def list_comments(request: Request) -> JSONResponse:
     post_id = check_post_id(request.path_params["post_id"])
     query = request.query_params
-    cursor = _int_param(query.get("cursor"), "cursor", None, 1, 2**62)
-    size = _int_param(query.get("pagesize"), "pagesize", 10, 1, MAX_PAGE)
+    cursor = int_param(query.get("cursor"), "cursor", None, 1, 2**62)
+    size = int_param(query.get("pagesize"), "pagesize", 10, 1, MAX_PAGE)
     page, next_seq = await services(request).rooms.comments(post_id, cursor, size)
     return JSONResponse(
         {"status": "success", "comments": [comment_json(c) for c in page],
@@ -61,17 +68,18 @@ async def list_comments(request: Request) -> JSONResponse:
     )
 
 
-async def stream_comments(request: Request) -> EventSourceResponse:
+async def stream_comments(request: Request) -> ReleasingResponse:
     svc = services(request)
     post_id = check_post_id(request.path_params["post_id"])
     query = request.query_params
     raw_last = request.headers.get("last-event-id") or query.get("lastEventId")
-    last = _int_param(raw_last, "lastEventId", None, 0, 2**62)
-    backlog = _int_param(query.get("backlog"), "backlog", 0, 0, MAX_BACKLOG)
+    last = int_param(raw_last, "lastEventId", None, 0, 2**62)
+    backlog = int_param(query.get("backlog"), "backlog", 0, 0, MAX_BACKLOG)
+    release = svc.streams.take(client_ip(request, svc.settings.forwarded_allow_ips))
     stream = viewer_stream(
         svc.hub, svc.rooms, post_id, last, backlog or 0, svc.settings.viewer_buffer
     )
-    return EventSourceResponse(
+    response = EventSourceResponse(
         stream,
         ping=svc.settings.heartbeat_seconds,
         ping_message_factory=lambda: ServerSentEvent(comment="ping"),
@@ -79,21 +87,47 @@ async def stream_comments(request: Request) -> EventSourceResponse:
         shutdown_event=svc.shutdown,
         headers={"X-Accel-Buffering": "no"},
     )
+    return ReleasingResponse(response, release)
+
+
+async def _audit_if_moderating(request: Request, actor: Principal, action: str,
+                               author_id: str, target: str, detail: dict) -> None:
+    if actor.is_admin and actor.user_id != author_id:
+        await services(request).moderation.record(actor.user_id, action, target, detail)
 
 
 async def edit_comment(request: Request) -> JSONResponse:
-    post_id, seq = parse_comment_id(request.path_params["comment_id"])
+    cid = request.path_params["comment_id"]
+    post_id, seq = parse_comment_id(cid)
     actor = await authenticated(request, with_role=True)
     text = normalize_comment((await read_json(request)).get("comment"))
     record = await services(request).rooms.edit(post_id, seq, actor, text)
+    await _audit_if_moderating(request, actor, "edit_comment", record.user_id,
+                               f"comment:{cid}", {"comment": text})
     return JSONResponse(comment_json(record))
 
 
 async def delete_comment(request: Request) -> JSONResponse:
-    post_id, seq = parse_comment_id(request.path_params["comment_id"])
+    cid = request.path_params["comment_id"]
+    post_id, seq = parse_comment_id(cid)
     actor = await authenticated(request, with_role=True)
-    await services(request).rooms.delete(post_id, seq, actor)
+    event = await services(request).rooms.delete(post_id, seq, actor)
+    await _audit_if_moderating(request, actor, "delete_comment", event.user_id,
+                               f"comment:{cid}", {})
     return JSONResponse({"status": "SUCCESS"})
+
+
+async def report_comment(request: Request) -> JSONResponse:
+    svc = services(request)
+    cid = request.path_params["comment_id"]
+    post_id, seq = parse_comment_id(cid)
+    reporter = await authenticated(request)
+    reason = (await read_json(request)).get("reason")
+    record = await svc.rooms.comment(post_id, seq)
+    if record is None or not record.listed:
+        raise NotFound("no such comment", "comment_not_found")
+    await svc.moderation.report(reporter, record, reason)
+    return JSONResponse({"status": 202, "commentId": cid}, status_code=202)
 
 
 routes = [
@@ -102,4 +136,5 @@ routes = [
     Route("/api/posts/{post_id}/comments/stream", stream_comments, methods=["GET"]),
     Route("/api/comments/{comment_id}", edit_comment, methods=["PATCH"]),
     Route("/api/comments/{comment_id}", delete_comment, methods=["DELETE"]),
+    Route("/api/comments/{comment_id}/report", report_comment, methods=["POST"]),
 ]

@@ -16,6 +16,10 @@ class ReplicaMetrics:
             "livecomments_comments_rejected", "Comments refused, by reason",
             ["reason"], registry=self.registry,
         )
+        self.comments_flagged = Counter(
+            "livecomments_comments_flagged", "Comments the screen flagged, by reason",
+            ["reason"], registry=self.registry,
+        )
         self.viewers = Gauge(
             "livecomments_viewers", "Open SSE streams on this replica", registry=self.registry
         )

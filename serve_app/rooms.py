@@ -77,8 +77,13 @@ class RoomClient:
                 "the room was moving; nothing was saved, retry", "room_unavailable"
             ) from exc
 
-    async def post(self, post_id: str, author: Principal, text: str) -> RoomEvent:
-        return await self._write(post_id, "post", author, text)
+    async def post(
+        self, post_id: str, author: Principal, text: str, flag: str | None, hidden: bool
+    ) -> RoomEvent:
+        return await self._write(post_id, "post", author, text, flag, hidden)
+
+    async def comment(self, post_id: str, seq: int) -> CommentRecord | None:
+        return await self._read(post_id, "comment", seq)
 
     async def edit(self, post_id: str, seq: int, actor: Principal, text: str) -> CommentRecord:
         return await self._write(post_id, "edit", seq, actor, text)

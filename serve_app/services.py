@@ -12,9 +12,12 @@ import anyio
 from actors.remote import shard_manager
 from livecomments.accounts import Accounts
 from livecomments.clock import Clock, SystemClock
+from livecomments.moderation import Moderation
 from livecomments.ratelimit import RateLimiter, TokenBucketLimiter
+from livecomments.screening import WordListScreen
 from livecomments.settings import Settings, SettingsError
 from livecomments.tokens import TokenService
+from serve_app.abuse import StreamSlots
 from serve_app.feeds import FeedHub
 from serve_app.metrics import ReplicaMetrics
 from serve_app.rooms import RoomClient
@@ -29,6 +32,9 @@ class Services:
     rooms: RoomClient
     hub: FeedHub
     limiter: RateLimiter
+    auth_limiter: RateLimiter
+    moderation: Moderation
+    streams: StreamSlots
     store: CommentStore
     metrics: ReplicaMetrics
     shutdown: anyio.Event
@@ -44,7 +50,11 @@ async def replica_services(
     public_key = None
     if settings.jwt_public_key_file is not None:
         public_key = settings.jwt_public_key_file.read_text()
-    tokens = TokenService(settings.jwt_secret, settings.token_ttl_seconds, clock, public_key)
+    tokens = TokenService(
+        settings.jwt_secret, settings.token_ttl_seconds, clock, public_key,
+        issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+    )
+    screen = WordListScreen.from_file(settings.screen_words_file)
     store = store_from_url(settings.store_url)
     await store.open()
     rooms = RoomClient(shard_manager())
@@ -60,6 +70,9 @@ async def replica_services(
             rooms=rooms,
             hub=hub,
             limiter=TokenBucketLimiter(settings.rate_limit, clock),
+            auth_limiter=TokenBucketLimiter(settings.auth_rate_limit, clock),
+            moderation=Moderation(store, clock, settings, screen),
+            streams=StreamSlots(settings.max_streams_per_ip),
             store=store,
             metrics=metrics,
             shutdown=shutdown,

@@ -24,19 +24,24 @@ def comment_json(record: CommentRecord) -> dict:
     }
 
 
+HIDDEN_EVENT = "comment_hidden"
+
+
 def event_json(event: RoomEvent) -> dict:
-    if event.kind is EventKind.DELETED:
+    if event.kind is EventKind.DELETED or event.hidden:
         return {
             "commentId": comment_id(event.post_id, event.comment_seq),
             "postId": event.post_id,
             "seq": event.comment_seq,
-            "deletedAt": event.at,
         }
     return comment_json(CommentRecord.from_event(event))
 
 
 def event_frame(event: RoomEvent) -> bytes:
-    return frame(event.kind.value, event_json(event), event_id=event.seq)
+    """The frame viewers get. A comment the screen held back keeps its place
+    in the sequence as ``comment_hidden`` (no text), so ids stay gap-free."""
+    kind = HIDDEN_EVENT if event.hidden and event.kind is not EventKind.DELETED else event.kind
+    return frame(kind, event_json(event), event_id=event.seq)
 
 
 def comment_frame(record: CommentRecord) -> bytes:

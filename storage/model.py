@@ -50,6 +50,8 @@ class RoomEvent:
     created_at: int
     at: int
     actor_id: str
+    flag: str | None = None
+    hidden: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,13 @@ class CommentRecord:
     created_at: int
     edited_at: int | None = None
     deleted: bool = False
+    flag: str | None = None
+    hidden: bool = False
+
+    @property
+    def listed(self) -> bool:
+        """Whether viewers see it: not deleted, not held back by the screen."""
+        return not (self.deleted or self.hidden)
 
     @property
     def comment_id(self) -> str:
@@ -86,6 +95,8 @@ class CommentRecord:
             created_at=event.created_at,
             edited_at=event.at if event.kind is EventKind.EDITED else None,
             deleted=event.kind is EventKind.DELETED,
+            flag=event.flag,
+            hidden=event.hidden,
         )
 
 
@@ -109,3 +120,65 @@ def parse_comment_id(value: str) -> tuple[str, int]:
     if number < 1:
         raise InvalidInput("malformed comment id", "invalid_comment_id")
     return post_id, number
+
+
+class RestrictionKind(StrEnum):
+    BAN = "ban"
+    MUTE = "mute"
+
+
+@dataclass(frozen=True, slots=True)
+class Restriction:
+    """A user may not post: banned by an admin, or muted by the thresholds.
+    ``until`` is epoch ms, None for a ban without end."""
+
+    user_id: str
+    kind: RestrictionKind
+    until: int | None
+    reason: str
+    by: str
+    at: int
+
+    def active(self, now_ms: int) -> bool:
+        return self.until is None or self.until > now_ms
+
+
+@dataclass(frozen=True, slots=True)
+class Strike:
+    """Something counted against a user: a screen flag or a report of one of
+    their comments (``reporter_id`` None for a flag)."""
+
+    user_id: str
+    post_id: str
+    comment_seq: int
+    reason: str
+    at: int
+    reporter_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    """One line of the admins' report queue: a comment or a user, with counts."""
+
+    key: str
+    kind: str
+    user_id: str
+    username: str
+    post_id: str | None
+    comment_seq: int | None
+    reports: int
+    flags: int
+    last_reason: str
+    last_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """A moderation action, for the audit trail."""
+
+    action_id: str
+    at: int
+    actor_id: str
+    action: str
+    target: str
+    detail: str

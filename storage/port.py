@@ -12,10 +12,54 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from storage.model import CommentRecord, RoomEvent, UserRecord
+from storage.model import (
+    Action,
+    CommentRecord,
+    QueueItem,
+    Restriction,
+    RoomEvent,
+    Strike,
+    UserRecord,
+)
 
 
-class CommentStore(Protocol):
+class ModerationStore(Protocol):
+    """Reports, flags, restrictions and the audit trail."""
+
+    async def add_strike(self, strike: Strike, username: str) -> None:
+        """Count ``strike`` against its user and queue the comment and the
+        user for admins. A report (``reporter_id`` set) is accepted once per
+        reporter and comment: a second raises ``Conflict``, changing nothing."""
+
+    async def strikes_since(self, user_id: str, since_ms: int) -> int:
+        """How many strikes ``user_id`` drew at or after ``since_ms``."""
+
+    async def queue(self, before: tuple[int, str] | None, limit: int) -> list[QueueItem]:
+        """The report queue, most recent activity first; ``before`` is the
+        (last_at, key) of the last item of the previous page."""
+
+    async def set_restriction(self, restriction: Restriction, *, keep_ban: bool) -> bool:
+        """Record ``restriction`` for its user (one per user). With
+        ``keep_ban``, an active ban is left alone and False returned."""
+
+    async def clear_restriction(self, user_id: str) -> bool:
+        """Lift any ban or mute; False if there was none."""
+
+    async def restriction(self, user_id: str) -> Restriction | None:
+        """The user's ban or mute, active or expired, or None."""
+
+    async def add_action(self, action: Action) -> None:
+        """Append to the audit trail."""
+
+    async def actions(self, before: tuple[int, str] | None, limit: int) -> list[Action]:
+        """The audit trail, newest first, paged by (at, action_id)."""
+
+    async def comments_by(self, user_id: str, since_ms: int, limit: int) -> list[CommentRecord]:
+        """Up to ``limit`` of the user's listed comments created since
+        ``since_ms``, newest first."""
+
+
+class CommentStore(ModerationStore, Protocol):
     async def open(self) -> None:
         """Connect and create the schema if missing (idempotent)."""
 
@@ -57,8 +101,9 @@ class CommentStore(Protocol):
     async def comments_before(
         self, post_id: str, before_seq: int | None, limit: int
     ) -> list[CommentRecord]:
-        """Up to ``limit`` comments not deleted, with seq < ``before_seq``
-        (all if None), newest first, in their current (edited) state."""
+        """Up to ``limit`` listed comments (not deleted, not hidden), with
+        seq < ``before_seq`` (all if None), newest first, in their current
+        (edited) state."""
 
     async def comment(self, post_id: str, seq: int) -> CommentRecord | None:
         """The comment created by event ``seq`` (deleted ones too), or None."""

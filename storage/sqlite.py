@@ -18,50 +18,22 @@ from typing import TypeVar
 
 from livecomments.errors import Conflict, SequenceConflict, StoreUnavailable
 from storage.model import CommentRecord, EventKind, Role, RoomEvent, UserRecord
+from storage.sqlite_moderation import SqliteModeration
+from storage.sqlite_schema import (
+    COMMENT_COLUMNS,
+    EVENT_COLUMNS,
+    SCHEMA,
+    comment_from_row,
+    event_from_row,
+    event_row,
+    user_from_row,
+)
 
 T = TypeVar("T")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    user_id TEXT PRIMARY KEY,
-    username TEXT NOT NULL UNIQUE COLLATE NOCASE,
-    password_hash TEXT NOT NULL,
-    role TEXT NOT NULL,
-    created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS events (
-    post_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    comment_seq INTEGER NOT NULL,
-    user_id TEXT NOT NULL,
-    username TEXT NOT NULL,
-    body TEXT,
-    created_at INTEGER NOT NULL,
-    at INTEGER NOT NULL,
-    actor_id TEXT NOT NULL,
-    PRIMARY KEY (post_id, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS comments (
-    post_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    user_id TEXT NOT NULL,
-    username TEXT NOT NULL,
-    body TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    edited_at INTEGER,
-    deleted INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (post_id, seq)
-) WITHOUT ROWID;
-"""
-
-_EVENT_COLUMNS = (
-    "post_id, seq, kind, comment_seq, user_id, username, body, created_at, at, actor_id"
-)
-_COMMENT_COLUMNS = "post_id, seq, user_id, username, body, created_at, edited_at, deleted"
 
 
-class SqliteCommentStore:
+class SqliteCommentStore(SqliteModeration):
     def __init__(self, path: str) -> None:
         self._path = path
         self._conn: sqlite3.Connection | None = None
@@ -136,7 +108,7 @@ class SqliteCommentStore:
                 " SET password_hash = excluded.password_hash, role = excluded.role",
                 (user.user_id, user.username, user.password_hash, Role.ADMIN, user.created_at),
             )
-            return _user(
+            return user_from_row(
                 conn.execute(
                     "SELECT * FROM users WHERE username = ?", (user.username,)
                 ).fetchone()
@@ -148,13 +120,13 @@ class SqliteCommentStore:
         row = await self._run(
             lambda c: c.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
         )
-        return _user(row) if row else None
+        return user_from_row(row) if row else None
 
     async def user_by_id(self, user_id: str) -> UserRecord | None:
         row = await self._run(
             lambda c: c.execute("SELECT * FROM users WHERE user_id = ?", (user_id,)).fetchone()
         )
-        return _user(row) if row else None
+        return user_from_row(row) if row else None
 
     # rooms -------------------------------------------------------------
 
@@ -163,8 +135,8 @@ class SqliteCommentStore:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.executemany(
-                    f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [_event_row(e) for e in events],
+                    f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 12)})",
+                    [event_row(e) for e in events],
                 )
                 for event in events:
                     _apply(conn, event)
@@ -189,12 +161,12 @@ class SqliteCommentStore:
     async def events_after(self, post_id: str, after_seq: int, limit: int) -> list[RoomEvent]:
         rows = await self._run(
             lambda c: c.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE post_id = ? AND seq > ?"
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE post_id = ? AND seq > ?"
                 " ORDER BY seq LIMIT ?",
                 (post_id, after_seq, limit),
             ).fetchall()
         )
-        return [_event(row) for row in rows]
+        return [event_from_row(row) for row in rows]
 
     async def comments_before(
         self, post_id: str, before_seq: int | None, limit: int
@@ -202,28 +174,30 @@ class SqliteCommentStore:
         bound = before_seq if before_seq is not None else 2**62
         rows = await self._run(
             lambda c: c.execute(
-                f"SELECT {_COMMENT_COLUMNS} FROM comments"
-                " WHERE post_id = ? AND seq < ? AND deleted = 0 ORDER BY seq DESC LIMIT ?",
+                f"SELECT {COMMENT_COLUMNS} FROM comments"
+                " WHERE post_id = ? AND seq < ? AND deleted = 0 AND hidden = 0"
+                " ORDER BY seq DESC LIMIT ?",
                 (post_id, bound, limit),
             ).fetchall()
         )
-        return [_comment(row) for row in rows]
+        return [comment_from_row(row) for row in rows]
 
     async def comment(self, post_id: str, seq: int) -> CommentRecord | None:
         row = await self._run(
             lambda c: c.execute(
-                f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE post_id = ? AND seq = ?",
+                f"SELECT {COMMENT_COLUMNS} FROM comments WHERE post_id = ? AND seq = ?",
                 (post_id, seq),
             ).fetchone()
         )
-        return _comment(row) if row else None
+        return comment_from_row(row) if row else None
 
 
 def _apply(conn: sqlite3.Connection, event: RoomEvent) -> None:
     if event.kind is EventKind.COMMENT:
         conn.execute(
-            f"INSERT INTO comments ({_COMMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, 0)",
-            (event.post_id, event.seq, event.user_id, event.username, event.text, event.at),
+            f"INSERT INTO comments ({COMMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, 0, ?, ?)",
+            (event.post_id, event.seq, event.user_id, event.username, event.text, event.at,
+             event.flag, int(event.hidden)),
         )
     elif event.kind is EventKind.EDITED:
         conn.execute(
@@ -235,30 +209,3 @@ def _apply(conn: sqlite3.Connection, event: RoomEvent) -> None:
             "UPDATE comments SET deleted = 1 WHERE post_id = ? AND seq = ?",
             (event.post_id, event.comment_seq),
         )
-
-
-def _event_row(e: RoomEvent) -> tuple:
-    return (
-        e.post_id, e.seq, e.kind.value, e.comment_seq, e.user_id,
-        e.username, e.text, e.created_at, e.at, e.actor_id,
-    )
-
-
-def _event(row: tuple) -> RoomEvent:
-    post_id, seq, kind, comment_seq, user_id, username, body, created_at, at, actor_id = row
-    return RoomEvent(
-        post_id, seq, EventKind(kind), comment_seq, user_id, username, body, created_at, at,
-        actor_id,
-    )
-
-
-def _comment(row: tuple) -> CommentRecord:
-    post_id, seq, user_id, username, body, created_at, edited_at, deleted = row
-    return CommentRecord(
-        post_id, seq, user_id, username, body, created_at, edited_at, bool(deleted)
-    )
-
-
-def _user(row: tuple) -> UserRecord:
-    user_id, username, password_hash, role, created_at = row
-    return UserRecord(user_id, username, password_hash, Role(role), created_at)

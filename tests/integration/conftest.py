@@ -21,6 +21,10 @@ from livecomments.settings import Settings
 
 RING_SIZE = 8
 RATE = (20, 10)
+ROOM_RATE = (40, 1)
+AUTH_RATE = (10, 60)
+STREAMS_PER_IP = 4
+STRIKES = (3, 3600)
 ADMIN = ("root", "root-password")
 
 
@@ -64,6 +68,14 @@ def running(tmp_path_factory) -> Iterator[Running]:
             "LIVECOMMENTS_HEARTBEAT_SECONDS": "1",
             "LIVECOMMENTS_ROOM_IDLE_SECONDS": "3600",
             "LIVECOMMENTS_DRAIN_SECONDS": "0",
+            "LIVECOMMENTS_ROOM_RATE_LIMIT": f"{ROOM_RATE[0]}/{ROOM_RATE[1]}s",
+            "LIVECOMMENTS_AUTH_RATE_LIMIT": f"{AUTH_RATE[0]}/{AUTH_RATE[1]}s",
+            "LIVECOMMENTS_MAX_STREAMS_PER_IP": str(STREAMS_PER_IP),
+            "LIVECOMMENTS_STRIKE_LIMIT": f"{STRIKES[0]}/{STRIKES[1]}s",
+            "LIVECOMMENTS_AUTO_MUTE_SECONDS": "600",
+            # The test client plays a trusted proxy, so each test can speak
+            # from its own address (X-Forwarded-For) to the per-IP limits.
+            "LIVECOMMENTS_FORWARDED_ALLOW_IPS": "127.0.0.1",
         }
     )
     service.connect_ray(settings, num_cpus=2, include_dashboard=False)
@@ -77,7 +89,8 @@ def running(tmp_path_factory) -> Iterator[Running]:
 
 @pytest.fixture
 async def client(running: Running) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=running.url, timeout=30) as http:
+    """A client at an address of its own (see ``fresh_ip``)."""
+    async with httpx.AsyncClient(base_url=running.url, timeout=30, headers=fresh_ip()) as http:
         yield http
 
 
@@ -92,9 +105,15 @@ class User:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+def fresh_ip() -> dict[str, str]:
+    """Headers that make a request come from a new client address."""
+    raw = uuid.uuid4().bytes
+    return {"X-Forwarded-For": f"10.{raw[0]}.{raw[1]}.{raw[2]}"}
+
+
 async def login(client: httpx.AsyncClient, username: str, password: str) -> User:
     answer = await client.post(
-        "/api/auth/login", json={"username": username, "password": password}
+        "/api/auth/login", json={"username": username, "password": password}, headers=fresh_ip()
     )
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -104,7 +123,8 @@ async def login(client: httpx.AsyncClient, username: str, password: str) -> User
 async def new_user(client: httpx.AsyncClient) -> User:
     name = f"u{uuid.uuid4().hex[:12]}"
     answer = await client.post(
-        "/api/auth/register", json={"username": name, "password": "password-1"}
+        "/api/auth/register", json={"username": name, "password": "password-1"},
+        headers=fresh_ip(),
     )
     assert answer.status_code == 201, answer.text
     return await login(client, name, "password-1")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import ADMIN
+from tests.integration.conftest import ADMIN, AUTH_RATE, fresh_ip
 
 
 async def test_register_then_login(client):
@@ -43,7 +43,7 @@ async def test_a_taken_name_is_409_whatever_its_case(client, user):
     ],
 )
 async def test_bad_registrations_are_400(client, body):
-    answer = await client.post("/api/auth/register", json=body)
+    answer = await client.post("/api/auth/register", json=body, headers=fresh_ip())
     assert answer.status_code == 400
     assert answer.json()["error"] in ("invalid_username", "invalid_password")
 
@@ -82,3 +82,18 @@ async def test_admins_cannot_be_made_through_the_api(client):
         json={"username": "sneaky-admin", "password": "password-1", "role": "admin"},
     )
     assert answer.json()["role"] == "user"
+
+
+async def test_register_and_login_are_limited_per_address(client, user):
+    for _ in range(AUTH_RATE[0]):
+        await client.post("/api/auth/login", json={"username": user.username, "password": "no"})
+    answer = await client.post(
+        "/api/auth/login", json={"username": user.username, "password": "password-1"}
+    )
+    assert answer.status_code == 429 and answer.json()["error"] == "too_many_attempts"
+    assert int(answer.headers["Retry-After"]) >= 1
+    elsewhere = await client.post(
+        "/api/auth/login", json={"username": user.username, "password": "password-1"},
+        headers=fresh_ip(),
+    )
+    assert elsewhere.status_code == 200

@@ -15,10 +15,10 @@ async def test_rooms_are_created_on_demand_and_retired_when_idle(store, clock):
 
     settings = replace(Settings(), room_idle_seconds=60, ring_size=10)
     host = RoomHost("h1", settings, store=store, clock=clock, on_retire=on_retire)
-    await host.post("busy", Principal("u", "alice"), "hi")
+    await host.post("busy", Principal("u", "alice"), "hi", None, False)
     assert await host.open_rooms(["quiet"]) == 2
     clock.advance(30)
-    await host.post("busy", Principal("u", "alice"), "still here")
+    await host.post("busy", Principal("u", "alice"), "still here", None, False)
     clock.advance(40)
     assert await host.retire_idle() == ["quiet"]
     assert retired == [("h1", ["quiet"])]

@@ -87,3 +87,14 @@ def test_secret_is_generated_once_and_kept(tmp_path):
     first = load_or_create_secret(tmp_path / "d")
     assert load_or_create_secret(tmp_path / "d") == first and len(first) > 40
     assert (tmp_path / "d" / "jwt_secret").stat().st_mode & 0o077 == 0
+
+
+def test_issuer_and_audience_are_checked_when_configured(clock):
+    strict = TokenService(SECRET, 60, clock, issuer="https://id.example", audience="comments")
+    token, _ = strict.issue(USER)
+    assert strict.verify(token).user_id == "u-1"
+    claims = {"sub": "u-1", "exp": 2**40}
+    for extra in ({}, {"iss": "https://evil.example", "aud": "comments"},
+                  {"iss": "https://id.example", "aud": "other"}):
+        with pytest.raises(Unauthorized):
+            strict.verify(jwt.encode(claims | extra, SECRET, algorithm="HS256"))

@@ -1,0 +1,164 @@
+"""Moderation rules: who may post, what counts against whom, bans and the audit trail.
+
+Restrictions are read through a one-second cache, so a ban reaches every
+replica within a second without a store read per post.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+
+from cachetools import TTLCache
+
+from livecomments.clock import Clock
+from livecomments.errors import Forbidden, InvalidInput, NotFound
+from livecomments.principal import Principal
+from livecomments.screening import Screen
+from livecomments.settings import Settings
+from storage.model import (
+    Action,
+    CommentRecord,
+    QueueItem,
+    Restriction,
+    RestrictionKind,
+    Role,
+    Strike,
+)
+from storage.port import CommentStore
+
+SYSTEM = "system"
+RESTRICTION_CACHE_S = 1.0
+MAX_REASON_CHARS = 500
+
+
+class Moderation:
+    def __init__(self, store: CommentStore, clock: Clock, settings: Settings, screen: Screen):
+        self._store = store
+        self._clock = clock
+        self._settings = settings
+        self._screen = screen
+        self._restrictions: TTLCache[str, Restriction | None] = TTLCache(
+            maxsize=100_000, ttl=RESTRICTION_CACHE_S, timer=clock.monotonic
+        )
+
+    # posting -----------------------------------------------------------
+
+    def screen(self, text: str) -> tuple[str | None, bool]:
+        """The screen's flag for ``text`` and whether viewers should not see it."""
+        flag = self._screen.check(text)
+        return flag, flag is not None and self._settings.hide_flagged
+
+    async def check_can_post(self, user_id: str) -> None:
+        if user_id not in self._restrictions:
+            self._restrictions[user_id] = await self._store.restriction(user_id)
+        restriction = self._restrictions[user_id]
+        if restriction is None or not restriction.active(self._clock.now_ms()):
+            return
+        if restriction.kind is RestrictionKind.BAN:
+            raise Forbidden(f"you are banned: {restriction.reason}", "banned")
+        raise Forbidden("you are muted for a while after reports and flags", "muted")
+
+    async def flagged(self, author: Principal, post_id: str, seq: int, reason: str) -> None:
+        """Count a comment the screen flagged against its author."""
+        strike = Strike(author.user_id, post_id, seq, reason, self._clock.now_ms())
+        await self._store.add_strike(strike, author.username)
+        await self._apply_thresholds(author.user_id)
+
+    async def report(self, reporter: Principal, comment: CommentRecord, reason: object) -> None:
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_CHARS:
+            raise InvalidInput(f"'reason' must be 1 to {MAX_REASON_CHARS} characters",
+                               "invalid_reason")
+        if comment.user_id == reporter.user_id:
+            raise Forbidden("you cannot report your own comment", "own_comment")
+        strike = Strike(comment.user_id, comment.post_id, comment.seq, reason.strip(),
+                        self._clock.now_ms(), reporter.user_id)
+        await self._store.add_strike(strike, comment.username)
+        await self._apply_thresholds(comment.user_id)
+
+    async def _apply_thresholds(self, user_id: str) -> None:
+        """Past the strike limit, the user is muted for a while (an active ban stays)."""
+        limit = self._settings.strike_limit
+        now = self._clock.now_ms()
+        strikes = await self._store.strikes_since(user_id, now - limit.period_seconds * 1000)
+        if strikes < limit.count or self._settings.auto_mute_seconds == 0:
+            return
+        until = now + self._settings.auto_mute_seconds * 1000
+        mute = Restriction(user_id, RestrictionKind.MUTE, until,
+                           f"{strikes} flags and reports", SYSTEM, now)
+        if await self._store.set_restriction(mute, keep_ban=True):
+            self._restrictions.pop(user_id, None)
+            await self.record(SYSTEM, "auto_mute", f"user:{user_id}",
+                              {"strikes": strikes, "until": until})
+
+    # admin -------------------------------------------------------------
+
+    async def ban(self, admin: Principal, user_id: str, reason: object,
+                  duration_seconds: object) -> Restriction:
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_CHARS:
+            raise InvalidInput(f"'reason' must be 1 to {MAX_REASON_CHARS} characters",
+                               "invalid_reason")
+        if duration_seconds is not None and (
+            not isinstance(duration_seconds, int) or isinstance(duration_seconds, bool)
+            or not 1 <= duration_seconds <= 10 * 365 * 86400
+        ):
+            raise InvalidInput("'durationSeconds' must be a whole number of seconds, at most"
+                               " ten years", "invalid_duration")
+        target = await self._store.user_by_id(user_id)
+        if target is None:
+            raise NotFound("no such user", "user_not_found")
+        if target.role is Role.ADMIN:
+            raise Forbidden("admins cannot be banned", "cannot_ban_admin")
+        now = self._clock.now_ms()
+        until = None if duration_seconds is None else now + duration_seconds * 1000
+        ban = Restriction(user_id, RestrictionKind.BAN, until, reason.strip(), admin.user_id, now)
+        await self._store.set_restriction(ban, keep_ban=False)
+        self._restrictions.pop(user_id, None)
+        await self.record(admin.user_id, "ban", f"user:{user_id}",
+                          {"reason": ban.reason, "until": until})
+        return ban
+
+    async def unban(self, admin: Principal, user_id: str) -> None:
+        if not await self._store.clear_restriction(user_id):
+            raise NotFound("that user is neither banned nor muted", "not_banned")
+        self._restrictions.pop(user_id, None)
+        await self.record(admin.user_id, "unban", f"user:{user_id}", {})
+
+    async def record(self, actor_id: str, action: str, target: str, detail: dict) -> None:
+        await self._store.add_action(Action(
+            uuid.uuid4().hex, self._clock.now_ms(), actor_id, action, target,
+            json.dumps(detail, ensure_ascii=False),
+        ))
+
+    async def queue(self, cursor: str | None, limit: int) -> tuple[list[QueueItem], str | None]:
+        items = await self._store.queue(decode_cursor(cursor), limit + 1)
+        more = len(items) > limit
+        items = items[:limit]
+        return items, (encode_cursor(items[-1].last_at, items[-1].key) if more else None)
+
+    async def actions(self, cursor: str | None, limit: int) -> tuple[list[Action], str | None]:
+        items = await self._store.actions(decode_cursor(cursor), limit + 1)
+        more = len(items) > limit
+        items = items[:limit]
+        return items, (encode_cursor(items[-1].at, items[-1].action_id) if more else None)
+
+    async def recent_comments(self, user_id: str, hours: int = 24,
+                              limit: int = 100) -> list[CommentRecord]:
+        since = self._clock.now_ms() - hours * 3600 * 1000
+        return await self._store.comments_by(user_id, since, limit)
+
+
+def encode_cursor(at: int, key: str) -> str:
+    return base64.urlsafe_b64encode(f"{at}:{key}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[int, str] | None:
+    if cursor is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, key = text.split(":", 1)
+        return int(at), key
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("malformed cursor", "invalid_cursor") from exc
