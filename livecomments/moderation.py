@@ -6,7 +6,6 @@ replica within a second without a store read per post.
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 
@@ -31,6 +30,7 @@ from storage.port import CommentStore
 SYSTEM = "system"
 RESTRICTION_CACHE_S = 1.0
 MAX_REASON_CHARS = 500
+MAX_BAN_SECONDS = 10 * 365 * 86400
 
 
 class Moderation:
@@ -99,9 +99,9 @@ class Moderation:
         if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_CHARS:
             raise InvalidInput(f"'reason' must be 1 to {MAX_REASON_CHARS} characters",
                                "invalid_reason")
+        duration = _whole_number(duration_seconds)
         if duration_seconds is not None and (
-            not isinstance(duration_seconds, int) or isinstance(duration_seconds, bool)
-            or not 1 <= duration_seconds <= 10 * 365 * 86400
+            duration is None or not 1 <= duration <= MAX_BAN_SECONDS
         ):
             raise InvalidInput("'durationSeconds' must be a whole number of seconds, at most"
                                " ten years", "invalid_duration")
@@ -111,7 +111,7 @@ class Moderation:
         if target.role is Role.ADMIN:
             raise Forbidden("admins cannot be banned", "cannot_ban_admin")
         now = self._clock.now_ms()
-        until = None if duration_seconds is None else now + duration_seconds * 1000
+        until = None if duration is None else now + duration * 1000
         ban = Restriction(user_id, RestrictionKind.BAN, until, reason.strip(), admin.user_id, now)
         await self._store.set_restriction(ban, keep_ban=False)
         self._restrictions.pop(user_id, None)
@@ -149,16 +149,26 @@ class Moderation:
         return await self._store.comments_by(user_id, since, limit)
 
 
+def _whole_number(value: object) -> int | None:
+    """JSON's integers: 538 and 538.0 alike (but not true, nor 538.5)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def encode_cursor(at: int, key: str) -> str:
-    return base64.urlsafe_b64encode(f"{at}:{key}".encode()).decode().rstrip("=")
+    """``<ms>:<key>`` of the last item shown; clients pass it back untouched."""
+    return f"{at}:{key}"
 
 
 def decode_cursor(cursor: str | None) -> tuple[int, str] | None:
     if cursor is None:
         return None
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, key = text.split(":", 1)
-        return int(at), key
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("malformed cursor", "invalid_cursor") from exc
+    at, sep, key = cursor.partition(":")
+    if not sep or not at.isascii() or not at.isdigit() or len(at) > 18:
+        raise InvalidInput("malformed cursor", "invalid_cursor")
+    return int(at), key

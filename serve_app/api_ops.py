@@ -10,9 +10,11 @@ from starlette.routing import Route
 
 from livecomments.errors import LiveCommentsError
 from serve_app.api_auth import services
+from serve_app.openapi import openapi_document
 from serve_app.responses import error_response
 
 READY_TIMEOUT_S = 5.0
+OPENAPI = openapi_document()
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -36,6 +38,10 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready", "store": "ok", "roomHosts": len(hosts)})
 
 
+async def openapi(request: Request) -> JSONResponse:
+    return JSONResponse(OPENAPI)
+
+
 async def metrics(request: Request) -> Response:
     return Response(services(request).metrics.render(), media_type="text/plain; version=0.0.4")
 
@@ -44,4 +50,5 @@ routes = [
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),
+    Route("/openapi.json", openapi, methods=["GET"]),
 ]

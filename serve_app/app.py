@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from starlette.applications import Starlette
 
 from livecomments.settings import Settings
-from serve_app import api_admin, api_auth, api_comments, api_ops
+from serve_app import api_admin, api_auth, api_comments, api_ops, web
 from serve_app.responses import EXCEPTION_HANDLERS
 from serve_app.services import Services, replica_services
 
@@ -23,7 +23,10 @@ def create_app(settings: Settings, services: ServicesFactory = replica_services)
             yield
 
     return Starlette(
-        routes=[*api_auth.routes, *api_comments.routes, *api_admin.routes, *api_ops.routes],
+        routes=[
+            *api_auth.routes, *api_comments.routes, *api_admin.routes, *api_ops.routes,
+            *web.routes,
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

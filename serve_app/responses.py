@@ -73,8 +73,10 @@ async def read_json(request: Request) -> dict:
             raise PayloadTooLarge("the body is over 16 KiB")
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput("the body is not valid JSON", "invalid_json") from exc
+        # "\ud800" parses, but a lone surrogate is not text: refuse it here.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except (UnicodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput("the body is not valid JSON text", "invalid_json") from exc
     if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object", "invalid_json")
     return data
