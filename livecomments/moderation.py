@@ -1,7 +1,7 @@
 """Moderation rules: who may post, what counts against whom, bans and the audit trail.
 
-Restrictions are read through a one-second cache, so a ban reaches every
-replica within a second without a store read per post.
+Bans and mutes are written to the store, then shown to every replica through
+``Restrictions`` (at once with Redis, within a second without).
 """
 
 from __future__ import annotations
@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 import uuid
 
-from cachetools import TTLCache
-
 from livecomments.clock import Clock
 from livecomments.errors import Forbidden, InvalidInput, NotFound
 from livecomments.principal import Principal
+from livecomments.restrictions import Restrictions, StoreRestrictions
 from livecomments.screening import Screen
 from livecomments.settings import Settings
 from storage.model import (
@@ -28,20 +27,24 @@ from storage.model import (
 from storage.port import CommentStore
 
 SYSTEM = "system"
-RESTRICTION_CACHE_S = 1.0
 MAX_REASON_CHARS = 500
 MAX_BAN_SECONDS = 10 * 365 * 86400
 
 
 class Moderation:
-    def __init__(self, store: CommentStore, clock: Clock, settings: Settings, screen: Screen):
+    def __init__(
+        self,
+        store: CommentStore,
+        clock: Clock,
+        settings: Settings,
+        screen: Screen,
+        restrictions: Restrictions | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
         self._settings = settings
         self._screen = screen
-        self._restrictions: TTLCache[str, Restriction | None] = TTLCache(
-            maxsize=100_000, ttl=RESTRICTION_CACHE_S, timer=clock.monotonic
-        )
+        self._restrictions = restrictions or StoreRestrictions(store, clock)
 
     # posting -----------------------------------------------------------
 
@@ -51,9 +54,7 @@ class Moderation:
         return flag, flag is not None and self._settings.hide_flagged
 
     async def check_can_post(self, user_id: str) -> None:
-        if user_id not in self._restrictions:
-            self._restrictions[user_id] = await self._store.restriction(user_id)
-        restriction = self._restrictions[user_id]
+        restriction = await self._restrictions.get(user_id)
         if restriction is None or not restriction.active(self._clock.now_ms()):
             return
         if restriction.kind is RestrictionKind.BAN:
@@ -88,7 +89,7 @@ class Moderation:
         mute = Restriction(user_id, RestrictionKind.MUTE, until,
                            f"{strikes} flags and reports", SYSTEM, now)
         if await self._store.set_restriction(mute, keep_ban=True):
-            self._restrictions.pop(user_id, None)
+            await self._restrictions.changed(user_id)
             await self.record(SYSTEM, "auto_mute", f"user:{user_id}",
                               {"strikes": strikes, "until": until})
 
@@ -114,7 +115,7 @@ class Moderation:
         until = None if duration is None else now + duration * 1000
         ban = Restriction(user_id, RestrictionKind.BAN, until, reason.strip(), admin.user_id, now)
         await self._store.set_restriction(ban, keep_ban=False)
-        self._restrictions.pop(user_id, None)
+        await self._restrictions.changed(user_id)
         await self.record(admin.user_id, "ban", f"user:{user_id}",
                           {"reason": ban.reason, "until": until})
         return ban
@@ -122,7 +123,7 @@ class Moderation:
     async def unban(self, admin: Principal, user_id: str) -> None:
         if not await self._store.clear_restriction(user_id):
             raise NotFound("that user is neither banned nor muted", "not_banned")
-        self._restrictions.pop(user_id, None)
+        await self._restrictions.changed(user_id)
         await self.record(admin.user_id, "unban", f"user:{user_id}", {})
 
     async def record(self, actor_id: str, action: str, target: str, detail: dict) -> None:

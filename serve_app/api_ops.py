@@ -35,7 +35,12 @@ async def readyz(request: Request) -> JSONResponse:
     dead = sorted(name for name, alive in hosts.items() if not alive)
     if dead:
         return error_response(503, "rooms_unavailable", f"room hosts not answering: {dead}")
-    return JSONResponse({"status": "ready", "store": "ok", "roomHosts": len(hosts)})
+    body = {"status": "ready", "store": "ok", "roomHosts": len(hosts)}
+    if svc.redis is not None:
+        # Ready either way: without Redis, limits fall back to each replica and bans to
+        # the store. Say so, for operators and monitors.
+        body["redis"] = "ok" if await svc.redis.ping() else "unavailable"
+    return JSONResponse(body)
 
 
 async def openapi(request: Request) -> JSONResponse:

@@ -23,6 +23,10 @@ class ReplicaMetrics:
         self.viewers = Gauge(
             "livecomments_viewers", "Open SSE streams on this replica", registry=self.registry
         )
+        self.redis_up = Gauge(
+            "livecomments_redis_up", "1 while Redis answers (0: limits fall back to this replica)",
+            registry=self.registry,
+        )
         self.rooms = Gauge(
             "livecomments_subscribed_rooms", "Rooms this replica follows", registry=self.registry
         )

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -14,6 +15,7 @@ from livecomments.accounts import Accounts
 from livecomments.clock import Clock, SystemClock
 from livecomments.moderation import Moderation
 from livecomments.ratelimit import RateLimiter, TokenBucketLimiter
+from livecomments.restrictions import Restrictions, StoreRestrictions
 from livecomments.screening import WordListScreen
 from livecomments.settings import Settings, SettingsError
 from livecomments.tokens import TokenService
@@ -23,6 +25,9 @@ from serve_app.metrics import ReplicaMetrics
 from serve_app.rooms import RoomClient
 from storage.factory import store_from_url
 from storage.port import CommentStore
+
+if TYPE_CHECKING:
+    from livecomments.redis_link import RedisLink
 
 
 @dataclass
@@ -35,9 +40,39 @@ class Services:
     auth_limiter: RateLimiter
     moderation: Moderation
     streams: StreamSlots
+    redis: RedisLink | None
     store: CommentStore
     metrics: ReplicaMetrics
     shutdown: anyio.Event
+
+
+@dataclass
+class SharedState:
+    """What every replica must see alike: limits and restrictions."""
+
+    limiter: RateLimiter
+    auth_limiter: RateLimiter
+    restrictions: Restrictions
+    redis: RedisLink | None
+
+
+async def shared_state(settings: Settings, store: CommentStore, clock: Clock) -> SharedState:
+    """In-process, or on Redis when LIVECOMMENTS_REDIS_URL is set (imported only then)."""
+    users = TokenBucketLimiter(settings.rate_limit, clock)
+    addresses = TokenBucketLimiter(settings.auth_rate_limit, clock)
+    if settings.redis_url is None:
+        return SharedState(users, addresses, StoreRestrictions(store, clock), None)
+    from livecomments.redis_limiter import RedisRateLimiter
+    from livecomments.redis_link import RedisLink
+    from livecomments.redis_restrictions import RedisRestrictions
+
+    link = RedisLink(settings.redis_url, clock)
+    return SharedState(
+        RedisRateLimiter(link, settings.rate_limit, "livecomments:rate:user", users),
+        RedisRateLimiter(link, settings.auth_rate_limit, "livecomments:rate:address", addresses),
+        RedisRestrictions(link, store, clock),
+        link,
+    )
 
 
 @asynccontextmanager
@@ -57,11 +92,14 @@ async def replica_services(
     screen = WordListScreen.from_file(settings.screen_words_file)
     store = store_from_url(settings.store_url)
     await store.open()
+    shared = await shared_state(settings, store, clock)
     rooms = RoomClient(shard_manager())
     hub = FeedHub(rooms, subscriber=f"replica-{uuid.uuid4().hex[:12]}")
     metrics = ReplicaMetrics()
     metrics.viewers.set_function(lambda: hub.viewers)
     metrics.rooms.set_function(lambda: hub.rooms)
+    if shared.redis is not None:
+        metrics.redis_up.set_function(lambda: shared.redis.up)
     shutdown = anyio.Event()
     try:
         yield Services(
@@ -69,9 +107,10 @@ async def replica_services(
             accounts=Accounts(store, tokens, clock),
             rooms=rooms,
             hub=hub,
-            limiter=TokenBucketLimiter(settings.rate_limit, clock),
-            auth_limiter=TokenBucketLimiter(settings.auth_rate_limit, clock),
-            moderation=Moderation(store, clock, settings, screen),
+            limiter=shared.limiter,
+            auth_limiter=shared.auth_limiter,
+            moderation=Moderation(store, clock, settings, screen, shared.restrictions),
+            redis=shared.redis,
             streams=StreamSlots(settings.max_streams_per_ip),
             store=store,
             metrics=metrics,
@@ -80,4 +119,6 @@ async def replica_services(
     finally:
         shutdown.set()
         await hub.aclose()
+        if shared.redis is not None:
+            await shared.redis.aclose()
         await store.aclose()

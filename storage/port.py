@@ -48,6 +48,9 @@ class ModerationStore(Protocol):
     async def restriction(self, user_id: str) -> Restriction | None:
         """The user's ban or mute, active or expired, or None."""
 
+    async def active_restrictions(self, now_ms: int) -> list[Restriction]:
+        """Every ban and mute still in force at ``now_ms``."""
+
     async def add_action(self, action: Action) -> None:
         """Append to the audit trail."""
 

@@ -105,10 +105,17 @@ class SqliteModeration:
                 (user_id,),
             ).fetchone()
         )
-        if row is None:
-            return None
-        user, kind, until, reason, by, at = row
-        return Restriction(user, RestrictionKind(kind), until, reason, by, at)
+        return _restriction(row) if row is not None else None
+
+    async def active_restrictions(self, now_ms: int) -> list[Restriction]:
+        rows = await self._run(
+            lambda c: c.execute(
+                "SELECT user_id, kind, until, reason, by, at FROM restrictions"
+                " WHERE until IS NULL OR until > ?",
+                (now_ms,),
+            ).fetchall()
+        )
+        return [_restriction(row) for row in rows]
 
     async def add_action(self, action: Action) -> None:
         a = action
@@ -141,3 +148,8 @@ class SqliteModeration:
             ).fetchall()
         )
         return [comment_from_row(row) for row in rows]
+
+
+def _restriction(row: tuple) -> Restriction:
+    user, kind, until, reason, by, at = row
+    return Restriction(user, RestrictionKind(kind), until, reason, by, at)

@@ -1,4 +1,4 @@
-"""One real service per test session: Ray, the room actors, Serve, SQLite.
+"""One real service per test session: Ray, the room actors, Serve, SQLite, Redis.
 
 Settings are chosen to make the interesting boundaries cheap to reach: a ring
 of 8 events (pagination and resume cross into the store quickly), a 1 s
@@ -21,7 +21,7 @@ from livecomments.settings import Settings
 
 RING_SIZE = 8
 RATE = (20, 10)
-ROOM_RATE = (40, 1)
+ROOM_RATE = (30, 1)
 AUTH_RATE = (10, 60)
 STREAMS_PER_IP = 4
 STRIKES = (3, 3600)
@@ -50,18 +50,27 @@ def free_port() -> int:
         return port
 
 
+ORDER_LAST = ("stops_redis", "restarts_service")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that restart the service run after all the others."""
-    items.sort(key=lambda item: item.get_closest_marker("restarts_service") is not None)
+    """Tests that stop Redis, then those that restart the service, run after the others."""
+
+    def rank(item: pytest.Item) -> int:
+        marks = [n for n, name in enumerate(ORDER_LAST, 1) if item.get_closest_marker(name)]
+        return max(marks, default=0)
+
+    items.sort(key=rank)
 
 
 @pytest.fixture(scope="session")
-def running(tmp_path_factory) -> Iterator[Running]:
+def running(tmp_path_factory, redis_server) -> Iterator[Running]:
     data = tmp_path_factory.mktemp("data")
     settings = Settings.from_env(
         {
             "LIVECOMMENTS_PORT": str(free_port()),
             "LIVECOMMENTS_DATA_DIR": str(data),
+            "LIVECOMMENTS_REDIS_URL": redis_server.url,
             "LIVECOMMENTS_RING_SIZE": str(RING_SIZE),
             "LIVECOMMENTS_RATE_LIMIT": f"{RATE[0]}/{RATE[1]}s",
             "LIVECOMMENTS_BOOTSTRAP_ADMIN": ":".join(ADMIN),

@@ -5,20 +5,11 @@ import pytest
 from actors.group_commit import GroupCommit
 from actors.video_room import VideoRoom
 from livecomments.clock import FakeClock
-from storage.sqlite import SqliteCommentStore
 
 
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-@pytest.fixture
-async def store():
-    store = SqliteCommentStore(":memory:")
-    await store.open()
-    yield store
-    await store.aclose()
 
 
 @pytest.fixture
