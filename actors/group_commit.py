@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from dataclasses import dataclass
 
 from livecomments.errors import SequenceConflict
 from storage.model import RoomEvent
 from storage.port import CommentStore
+
+
+@dataclass
+class CommitStats:
+    """What the store took: transactions, events, and seconds spent in them."""
+
+    transactions: int = 0
+    events: int = 0
+    seconds: float = 0.0
+    failures: int = 0
 
 
 class GroupCommit:
@@ -18,6 +30,7 @@ class GroupCommit:
         self._store = store
         self._pending: list[tuple[list[RoomEvent], asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
+        self.stats = CommitStats()
 
     async def write(self, events: list[RoomEvent]) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -34,7 +47,7 @@ class GroupCommit:
         while self._pending:
             group, self._pending = self._pending, []
             try:
-                await self._store.append_events([e for events, _ in group for e in events])
+                await self._append([e for events, _ in group for e in events])
             except SequenceConflict as exc:
                 if len(group) == 1:
                     _settle(group[0][1], exc)
@@ -50,11 +63,23 @@ class GroupCommit:
 
     async def _write_alone(self, events: list[RoomEvent], future: asyncio.Future[None]) -> None:
         try:
-            await self._store.append_events(events)
+            await self._append(events)
         except Exception as exc:
             _settle(future, exc)
         else:
             _settle(future, None)
+
+    async def _append(self, events: list[RoomEvent]) -> None:
+        started = time.perf_counter()
+        try:
+            await self._store.append_events(events)
+        except Exception:
+            self.stats.failures += 1
+            raise
+        finally:
+            self.stats.seconds += time.perf_counter() - started
+        self.stats.transactions += 1
+        self.stats.events += len(events)
 
 
 def _settle(future: asyncio.Future[None], exc: BaseException | None) -> None:

@@ -13,10 +13,10 @@ import asyncio
 from typing import Any
 
 import ray
-from ray.exceptions import GetTimeoutError, RayActorError
+from ray.exceptions import ActorUnschedulableError, GetTimeoutError, RayActorError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from actors.room_host import RoomHost
+from actors.room_host import HOST_FIGURES, RoomHost
 from actors.shard_manager import ShardManager
 from livecomments.settings import Settings
 
@@ -25,10 +25,36 @@ SHARD_MANAGER = "shard-manager"
 # Pending long-polls each hold a slot: allow many rooms x replicas.
 HOST_CONCURRENCY = 100_000
 START_TIMEOUT_S = 60.0
+# What a call to a room host raises when the host is gone: died, or cannot be
+# placed again because its node is gone (hosts are pinned to their node).
+HOST_FAILURES = (RayActorError, ActorUnschedulableError)
 PING_TIMEOUT_S = 10.0
 
 RoomHostActor = ray.remote(RoomHost)
 ShardManagerActor = ray.remote(ShardManager)
+
+
+def current_node() -> str:
+    """The id of the node this process runs on (a room host's ``whereami``)."""
+    return ray.get_runtime_context().get_node_id()
+
+
+_RAY_GAUGES: dict[str, Any] = {}
+
+
+def export_to_ray(stats: dict) -> None:
+    """A room host's figures as Ray metrics (Ray's Prometheus endpoint, the dashboard).
+    All are gauges there, the cumulative ones included."""
+    from ray.util.metrics import Gauge
+
+    tags = {"host": stats["name"], "node": stats["node"][:12]}
+    for key, (_, text) in HOST_FIGURES.items():
+        gauge = _RAY_GAUGES.get(key)
+        if gauge is None:
+            gauge = _RAY_GAUGES[key] = Gauge(f"livecomments_host_{key}", text, ("host", "node"))
+        gauge.set(float(stats[key]), tags=tags)
+
+
 
 
 async def report_retired(host_name: str, post_ids: list[str]) -> None:
@@ -56,22 +82,33 @@ class RayHostRuntime:
             num_cpus=0,
             max_concurrency=HOST_CONCURRENCY,
             max_restarts=-1,
-            scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=True),
-        ).remote(name, self._settings, on_retire=report_retired)
+            # Pinned: placement decides the node. If the node is lost, the host
+            # cannot restart and the ShardManager starts a new one elsewhere.
+            scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
+        ).remote(
+            name, self._settings, on_retire=report_retired, whereami=current_node,
+            stats_sink=export_to_ray,
+        )
         await asyncio.wait_for(handle.ping.remote(), START_TIMEOUT_S)
         return handle
 
     async def is_alive(self, handle: Any) -> bool:
         try:
             await asyncio.wait_for(handle.ping.remote(), PING_TIMEOUT_S)
-        except (RayActorError, GetTimeoutError, TimeoutError):
+        except (*HOST_FAILURES, GetTimeoutError, TimeoutError):
             return False
         return True
 
+    async def stop_host(self, handle: Any) -> None:
+        """Make sure a host given up on stays down (no two hosts for one room)."""
+        ray.kill(handle, no_restart=True)
+
 
 def start_shard_manager(settings: Settings) -> Any:
-    """The ShardManager actor, started if not running."""
+    """The ShardManager actor, started if not running, preferably on the
+    driver's node (the head node, which outlives the workers)."""
     return ShardManagerActor.options(
+        scheduling_strategy=NodeAffinitySchedulingStrategy(current_node(), soft=True),
         name=SHARD_MANAGER,
         namespace=NAMESPACE,
         lifetime="detached",

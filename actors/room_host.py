@@ -26,6 +26,19 @@ from storage.port import CommentStore
 log = logging.getLogger(__name__)
 
 RetireCallback = Callable[[str, list[str]], Awaitable[None]]
+NodeLookup = Callable[[], str]
+StatsSink = Callable[[dict], None]
+STATS_EVERY_S = 10.0
+# The figures of ``RoomHost.stats`` that are exported as metrics: name -> (kind, help).
+HOST_FIGURES = {
+    "rooms": ("gauge", "Live rooms on the host"),
+    "viewers": ("gauge", "Viewers of the host's rooms, over all replicas"),
+    "rss_bytes": ("gauge", "Resident memory of the host process"),
+    "store_transactions": ("counter", "Store transactions (group commits) of the host"),
+    "store_events": ("counter", "Events the host wrote to the store"),
+    "store_seconds": ("counter", "Seconds the host spent writing to the store"),
+    "store_failures": ("counter", "Store writes of the host that failed"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +59,8 @@ class RoomHost:
         store: CommentStore | None = None,
         clock: Clock | None = None,
         on_retire: RetireCallback | None = None,
+        whereami: NodeLookup | None = None,
+        stats_sink: StatsSink | None = None,
     ) -> None:
         self.name = name
         self._settings = settings
@@ -53,6 +68,9 @@ class RoomHost:
         self._owns_store = store is None
         self._clock = clock or SystemClock()
         self._on_retire = on_retire
+        self._whereami = whereami
+        self._stats_sink = stats_sink
+        self._reporter: asyncio.Task[None] | None = None
         self._rooms: dict[str, VideoRoom] = {}
         self._loading: dict[str, asyncio.Future[VideoRoom]] = {}
         self._started: asyncio.Future[None] | None = None
@@ -68,6 +86,8 @@ class RoomHost:
                     await self._store.open()
                 self._writer = GroupCommit(self._store)
                 self._reaper = asyncio.create_task(self._reap_forever())
+                if self._stats_sink is not None:
+                    self._reporter = asyncio.create_task(self._report_forever())
                 self._started.set_result(None)
             except BaseException as exc:
                 self._started.set_exception(exc)
@@ -161,15 +181,29 @@ class RoomHost:
         await self._store.ping()
         return self.name
 
-    def stats(self) -> dict:
+    def stats(self, detail: bool = False) -> dict:
+        """This host's figures; with ``detail``, one line per room too."""
         with open("/proc/self/statm") as statm:
             rss = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        return {
+        commits = self._writer.stats if self._writer is not None else None
+        figures = {
             "name": self.name,
+            "node": self._whereami() if self._whereami else "",
             "rooms": len(self._rooms),
+            "viewers": sum(room.viewers for room in self._rooms.values()),
             "rss_bytes": rss,
-            "viewers": {post_id: room.viewers for post_id, room in self._rooms.items()},
+            "store_transactions": commits.transactions if commits else 0,
+            "store_events": commits.events if commits else 0,
+            "store_seconds": commits.seconds if commits else 0.0,
+            "store_failures": commits.failures if commits else 0,
         }
+        if detail:
+            figures["room_list"] = [
+                {"postId": post_id, "viewers": room.viewers, "head": room.head,
+                 "eventsPerMinute": room.events_per_minute()}
+                for post_id, room in self._rooms.items()
+            ]
+        return figures
 
     async def retire_idle(self) -> list[str]:
         """Drop rooms idle for ``room_idle_seconds``; return their posts."""
@@ -190,11 +224,21 @@ class RoomHost:
             except Exception:
                 log.exception("retiring idle rooms failed; will try again")
 
+    async def _report_forever(self) -> None:
+        assert self._stats_sink is not None
+        while True:
+            try:
+                self._stats_sink(self.stats())
+            except Exception:
+                log.exception("exporting host metrics failed; will try again")
+            await asyncio.sleep(STATS_EVERY_S)
+
     async def aclose(self) -> None:
-        if self._reaper is not None:
-            self._reaper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reaper
+        for task in (self._reaper, self._reporter):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._writer is not None:
             await self._writer.aclose()
         if self._store is not None and self._owns_store:

@@ -33,6 +33,9 @@ class HostRuntime(Protocol):
     async def is_alive(self, handle: Any) -> bool:
         """Whether the host behind ``handle`` answers."""
 
+    async def stop_host(self, handle: Any) -> None:
+        """Stop the host behind ``handle`` for good (it may already be gone)."""
+
 
 @dataclass(frozen=True, slots=True)
 class HostEntry:
@@ -66,7 +69,7 @@ class ShardManager:
             entry = self._hosts[name]
             if name != failed_host or await self._runtime.is_alive(entry.handle):
                 return entry
-            self._forget_host(name)
+            await self._forget_host(entry)
         nodes = await self._runtime.alive_nodes()
         node = self._strategy.place(post_id, nodes)
         entry = await self._host_on(node, self._base_name(post_id, node))
@@ -99,11 +102,14 @@ class ShardManager:
                 return entry
             raise Unavailable(f"room host {base} cannot be started") from failure
 
-    def _forget_host(self, name: str) -> None:
-        log.warning("room host %s is gone; its rooms move to a new host", name)
-        del self._hosts[name]
-        base = name.partition("~")[0]
-        self._generation[base] += 1
+    async def _forget_host(self, entry: HostEntry) -> None:
+        log.warning("room host %s is gone; its rooms move to a new host", entry.name)
+        del self._hosts[entry.name]
+        self._generation[entry.name.partition("~")[0]] += 1
+        try:
+            await self._runtime.stop_host(entry.handle)
+        except Exception:
+            log.exception("stopping room host %s failed", entry.name)
 
     async def rooms_retired(self, host_name: str, post_ids: list[str]) -> None:
         """``host_name`` dropped these idle rooms; forget where they were."""

@@ -62,6 +62,7 @@ class VideoRoom:
         self._changed = asyncio.Event()
         self._viewers: dict[str, tuple[int, float]] = {}
         self._limiter = TokenBucketLimiter(rate_limit, clock) if rate_limit else None
+        self._minute = (clock.monotonic() // 60, 0, 0)
         self.last_active = clock.monotonic()
 
     @property
@@ -152,6 +153,7 @@ class VideoRoom:
                 continue
             for event in events:
                 self._absorb(event)
+            self._count(len(events))
             self._notify()
             for (_, future), event in zip(batch, events, strict=True):
                 if not future.done():
@@ -249,6 +251,19 @@ class VideoRoom:
         for key in [k for k, (_, expiry) in self._viewers.items() if expiry < now]:
             del self._viewers[key]
         return sum(count for count, _ in self._viewers.values())
+
+    def _count(self, events: int) -> None:
+        minute, current, previous = self._minute
+        now = self._clock.monotonic() // 60
+        if now != minute:
+            previous, current = (current if now == minute + 1 else 0), 0
+        self._minute = (now, current + events, previous)
+
+    def events_per_minute(self) -> int:
+        """Events in the last full minute, or this one if it already has more."""
+        self._count(0)
+        _, current, previous = self._minute
+        return max(current, previous)
 
     def idle_for(self) -> float:
         if self._queue or self.viewers:

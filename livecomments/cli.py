@@ -1,4 +1,4 @@
-"""``livecomments``: serve, create-admin."""
+"""``livecomments``: serve, create-admin, rooms."""
 
 from __future__ import annotations
 
@@ -20,11 +20,17 @@ def main(argv: list[str] | None = None) -> int:
         "create-admin", help="create an admin (or promote a user); password read from stdin"
     )
     admin.add_argument("name")
+    rooms = commands.add_parser(
+        "rooms", help="where each room lives (host actor, node), its viewers and its rate"
+    )
+    rooms.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
         if args.command == "serve":
             return serve(settings)
+        if args.command == "rooms":
+            return show_rooms(settings, as_json=args.json)
         return create_admin(settings, args.name, sys.stdin.readline().rstrip("\n"))
     except (SettingsError, LiveCommentsError) as exc:
         print(f"livecomments: {exc}", file=sys.stderr)
@@ -66,6 +72,42 @@ def create_admin(settings: Settings, name: str, password: str) -> int:
         print(f"admin {user.username} ({user.user_id}) saved")
 
     asyncio.run(run())
+    return 0
+
+
+def show_rooms(settings: Settings, as_json: bool) -> int:
+    """Ask the running service's room hosts (joins LIVECOMMENTS_RAY_ADDRESS, or
+    the local cluster that ``livecomments serve`` started)."""
+    import json
+
+    import ray
+
+    from actors.remote import NAMESPACE, shard_manager
+    from serve_app.rooms import RoomClient
+
+    ray.init(address=settings.ray_address or "auto", namespace=NAMESPACE,
+             logging_level="ERROR", log_to_driver=False)
+    try:
+        try:
+            manager = shard_manager()
+        except ValueError:
+            print("livecomments: no service is running on this Ray cluster", file=sys.stderr)
+            return 1
+        hosts = asyncio.run(RoomClient(manager).host_stats(detail=True))
+    finally:
+        ray.shutdown()
+    if as_json:
+        print(json.dumps(hosts, indent=2))
+        return 0
+    for host in hosts:
+        if not host["available"]:
+            print(f"{host['name']} on node {host['node'][:12]}: NOT ANSWERING")
+            continue
+        print(f"{host['name']} on node {host['node'][:12]}: {host['rooms']} rooms, "
+              f"{host['viewers']} viewers, {host['rss_bytes'] / 2**20:.0f} MB")
+        for room in sorted(host["room_list"], key=lambda r: -r["eventsPerMinute"]):
+            print(f"  {room['postId']:<40} viewers {room['viewers']:>6}"
+                  f"  events/min {room['eventsPerMinute']:>6}  last seq {room['head']}")
     return 0
 
 

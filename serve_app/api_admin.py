@@ -99,7 +99,15 @@ async def unban(request: Request) -> JSONResponse:
     return JSONResponse({"status": "success", "userId": user_id})
 
 
+async def rooms(request: Request) -> JSONResponse:
+    """Where each room lives (host actor, node), its viewers and its rate."""
+    await admin(request)
+    hosts = await services(request).rooms.host_stats(detail=True)
+    return JSONResponse({"status": "success", "hosts": hosts})
+
+
 routes = [
+    Route("/api/admin/rooms", rooms, methods=["GET"]),
     Route("/api/admin/reports", reports, methods=["GET"]),
     Route("/api/admin/actions", actions, methods=["GET"]),
     Route("/api/admin/users/{user_id}/ban", ban, methods=["POST"]),

@@ -18,7 +18,8 @@ OPENAPI = openapi_document()
 
 
 async def healthz(request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
+    """The process is up; ``node`` says which Ray node this replica runs on."""
+    return JSONResponse({"status": "ok", "node": services(request).node_id})
 
 
 async def readyz(request: Request) -> JSONResponse:
@@ -48,7 +49,12 @@ async def openapi(request: Request) -> JSONResponse:
 
 
 async def metrics(request: Request) -> Response:
-    return Response(services(request).metrics.render(), media_type="text/plain; version=0.0.4")
+    svc = services(request)
+    try:
+        hosts = await svc.rooms.host_stats()
+    except LiveCommentsError:
+        hosts = []
+    return Response(svc.metrics.render(hosts), media_type="text/plain; version=0.0.4")
 
 
 routes = [

@@ -14,10 +14,14 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 
 from livecomments.errors import Unavailable
 from serve_app.rooms import RoomClient
 from serve_app.wire import event_frame, frame
+from storage.model import RoomEvent
+
+FanoutObserver = Callable[[RoomEvent, int], None]
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +60,12 @@ class Viewer:
 
 
 class RoomFeed:
-    def __init__(self, post_id: str, rooms: RoomClient, subscriber: str) -> None:
+    def __init__(
+        self, post_id: str, rooms: RoomClient, subscriber: str,
+        observe: FanoutObserver | None = None,
+    ) -> None:
         self.post_id = post_id
+        self._observe = observe
         self.viewers: set[Viewer] = set()
         self.head: int | None = None
         self.total_viewers = 0
@@ -103,6 +111,8 @@ class RoomFeed:
                 data = event_frame(event)
                 for viewer in self.viewers:
                     viewer.offer(event.seq, data)
+                if self._observe is not None:
+                    self._observe(event, len(self.viewers))
                 self.head = event.seq
             self.total_viewers = result.viewers - self._reported + len(self.viewers)
             self.announce_viewers()
@@ -134,15 +144,20 @@ class FeedHub:
     """The feeds of one replica, created on a room's first viewer and
     stopped when its last viewer leaves."""
 
-    def __init__(self, rooms: RoomClient, subscriber: str) -> None:
+    def __init__(
+        self, rooms: RoomClient, subscriber: str, observe: FanoutObserver | None = None
+    ) -> None:
         self._rooms = rooms
         self._subscriber = subscriber
+        self._observe = observe
         self._feeds: dict[str, RoomFeed] = {}
 
     def join(self, post_id: str, viewer: Viewer) -> RoomFeed:
         feed = self._feeds.get(post_id)
         if feed is None:
-            feed = self._feeds[post_id] = RoomFeed(post_id, self._rooms, self._subscriber)
+            feed = self._feeds[post_id] = RoomFeed(
+                post_id, self._rooms, self._subscriber, self._observe
+            )
             feed.start()
         feed.viewers.add(viewer)
         feed.total_viewers += 1

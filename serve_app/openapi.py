@@ -176,6 +176,14 @@ PATHS = {
         "parameters": _page_params(TIME_CURSOR),
         "responses": {"200": _answer("a page", _ref("ActionPage"))}
         | _errors("400", "401", "403")}},
+    "/api/admin/rooms": {"get": {
+        "summary": "Room hosts: actor name, node, rooms with viewers and rate",
+        "security": BEARER,
+        "responses": {"200": _answer("every host", _object({
+            "status": {"const": "success"},
+            "hosts": {"type": "array", "items": {"type": "object",
+                                                  "required": ["name", "node", "available"]}}}))}
+        | _errors("401", "403", "503")}},
     "/api/admin/users/{userId}/ban": {
         "parameters": _USER,
         "post": {"summary": "Ban a user (optionally for a time)", "security": BEARER,
@@ -189,7 +197,8 @@ PATHS = {
                        {"status": TEXT, "userId": TEXT}))}
                    | _errors("400", "401", "403", "404")}},
     "/healthz": {"get": {"summary": "The process is up",
-                         "responses": {"200": _answer("up", _object({"status": TEXT}))}}},
+                         "responses": {"200": _answer("up", _object({"status": TEXT},
+                                                                   {"node": TEXT}))}}},
     "/readyz": {"get": {"summary": "Store and rooms answer",
                         "responses": {"200": _answer("ready", {"type": "object"})}
                         | {"503": _answer("not ready", _ref("Error"))}}},

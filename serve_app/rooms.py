@@ -14,8 +14,9 @@ import logging
 from typing import Any
 
 from cachetools import TTLCache
-from ray.exceptions import ActorUnavailableError, RayActorError, RayTaskError
+from ray.exceptions import RayTaskError
 
+from actors.remote import HOST_FAILURES
 from actors.room_host import PollResult
 from livecomments.errors import LiveCommentsError, Unavailable
 from livecomments.principal import Principal
@@ -23,8 +24,8 @@ from storage.model import CommentRecord, RoomEvent
 
 log = logging.getLogger(__name__)
 
-_HOST_FAILURES = (RayActorError, ActorUnavailableError)
-READ_ATTEMPTS = 4
+# Waits between attempts after a failure: about ten seconds in all.
+BACKOFF_S = (0.0, 0.05, 0.1, 0.2, 0.4, 0.8, 1.5, 2.0, 2.5, 2.5)
 
 
 class RoomClient:
@@ -46,31 +47,45 @@ class RoomClient:
     async def _entry(self, post_id: str, failed_host: str | None = None) -> Any:
         entry = None if failed_host else self._cache.get(post_id)
         if entry is None:
-            try:
-                entry = await self._manager.room_for.remote(post_id, failed_host)
-            except _HOST_FAILURES as exc:
-                raise Unavailable("the room directory is unavailable", "room_unavailable") from exc
+            entry = await self._ask_manager("room_for", post_id, failed_host)
             self._cache[post_id] = entry
         return entry
 
+    async def _ask_manager(self, method: str, *args: Any) -> Any:
+        """The ShardManager restarts by itself if its process or node dies:
+        wait for it a little (its answers are idempotent)."""
+        for delay in (*BACKOFF_S, None):
+            try:
+                return await getattr(self._manager, method).remote(*args)
+            except HOST_FAILURES as exc:
+                if delay is None:
+                    raise Unavailable("the room directory is unavailable",
+                                      "room_unavailable") from exc
+                log.warning("the ShardManager did not answer (%s); asking again", exc)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
     async def _read(self, post_id: str, method: str, *args: Any) -> Any:
+        """Reads are idempotent: after a host failure, ask where the room is
+        now (the ShardManager replaces a dead host) and read again."""
         failed: str | None = None
-        for attempt in range(READ_ATTEMPTS):
+        for delay in (*BACKOFF_S, None):
             entry = await self._entry(post_id, failed)
             try:
                 return await self._call(entry, method, post_id, *args)
-            except _HOST_FAILURES as exc:
+            except HOST_FAILURES as exc:
                 log.warning("room host %s failed on %s (%s); asking again", entry.name, method, exc)
                 self._cache.pop(post_id, None)
                 failed = entry.name
-                await asyncio.sleep(0.05 * attempt)
+                if delay is not None:
+                    await asyncio.sleep(delay)
         raise Unavailable("the room is unavailable; retry shortly", "room_unavailable")
 
     async def _write(self, post_id: str, method: str, *args: Any) -> Any:
         entry = await self._entry(post_id)
         try:
             return await self._call(entry, method, post_id, *args)
-        except _HOST_FAILURES as exc:
+        except HOST_FAILURES as exc:
             self._cache.pop(post_id, None)
             await self._entry(post_id, entry.name)
             raise Unavailable(
@@ -113,7 +128,18 @@ class RoomClient:
 
     async def check_hosts(self) -> dict[str, bool]:
         """Whether each room host answers (asked through the ShardManager)."""
-        try:
-            return await self._manager.check_hosts.remote()
-        except _HOST_FAILURES as exc:
-            raise Unavailable("the room directory is unavailable", "room_unavailable") from exc
+        return await self._ask_manager("check_hosts")
+
+    async def host_stats(self, detail: bool = False, timeout: float = 5.0) -> list[dict]:
+        """Each room host's figures (``RoomHost.stats``); a host that does not
+        answer in time is listed with ``"available": False``."""
+        entries = await self._ask_manager("hosts")
+
+        async def one(entry: Any) -> dict:
+            try:
+                stats = await asyncio.wait_for(entry.handle.stats.remote(detail), timeout)
+            except (*HOST_FAILURES, TimeoutError):
+                return {"name": entry.name, "node": entry.node_id, "available": False}
+            return stats | {"available": True}
+
+        return list(await asyncio.gather(*(one(entry) for entry in entries)))

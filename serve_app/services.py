@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from actors.remote import shard_manager
+from actors.remote import current_node, shard_manager
 from livecomments.accounts import Accounts
 from livecomments.clock import Clock, SystemClock
 from livecomments.moderation import Moderation
@@ -44,6 +44,7 @@ class Services:
     store: CommentStore
     metrics: ReplicaMetrics
     shutdown: anyio.Event
+    node_id: str
 
 
 @dataclass
@@ -94,8 +95,8 @@ async def replica_services(
     await store.open()
     shared = await shared_state(settings, store, clock)
     rooms = RoomClient(shard_manager())
-    hub = FeedHub(rooms, subscriber=f"replica-{uuid.uuid4().hex[:12]}")
     metrics = ReplicaMetrics()
+    hub = FeedHub(rooms, f"replica-{uuid.uuid4().hex[:12]}", metrics.fanned_out)
     metrics.viewers.set_function(lambda: hub.viewers)
     metrics.rooms.set_function(lambda: hub.rooms)
     if shared.redis is not None:
@@ -115,6 +116,7 @@ async def replica_services(
             store=store,
             metrics=metrics,
             shutdown=shutdown,
+            node_id=current_node(),
         )
     finally:
         shutdown.set()

@@ -5,13 +5,16 @@ fall between the two; frames the catch-up already sent are dropped by seq,
 and a hole in the live frames (the feed started after the catch-up ended)
 is filled from the room. So the stream carries every event after its start
 exactly once, in order. A viewer whose queue overflows gets ``resync`` with
-the last id it was sent, and the stream ends.
+the last id it was sent, and the stream ends; so does one whose missing
+events cannot be read (the room stayed unavailable): it reconnects with that
+id, and no gap goes unsaid.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from livecomments.errors import Unavailable
 from serve_app.feeds import FeedHub, Viewer
 from serve_app.rooms import RoomClient
 from serve_app.wire import comment_frame, event_frame, frame
@@ -30,6 +33,7 @@ async def viewer_stream(
 ) -> AsyncIterator[bytes]:
     viewer = Viewer(queue_limit)
     feed = hub.join(post_id, viewer)
+    last: int | None = last_event_id
     try:
         opening = [
             f"retry: {RETRY_MS}\n\n".encode(),
@@ -67,6 +71,8 @@ async def viewer_stream(
                 last = seq
             if out:
                 yield b"".join(out)
+    except Unavailable:
+        yield frame("resync", {"lastEventId": last, "reason": "room_unavailable"}, None)
     finally:
         await hub.leave(post_id, viewer)
 

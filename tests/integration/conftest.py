@@ -1,5 +1,8 @@
 """One real service per test session: Ray, the room actors, Serve, SQLite, Redis.
 
+Ray runs as a three-node cluster on this machine (``ray.cluster_utils``), so
+rooms spread over nodes as in production and a test can take a node away.
+
 Settings are chosen to make the interesting boundaries cheap to reach: a ring
 of 8 events (pagination and resume cross into the store quickly), a 1 s
 heartbeat, 20 comments per 10 s per user.
@@ -7,18 +10,21 @@ heartbeat, 20 comments per 10 s per user.
 
 from __future__ import annotations
 
+import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 import pytest
 import ray
+from ray.cluster_utils import Cluster
 
 from livecomments import service
 from livecomments.settings import Settings
 
+NODES = 3
 RING_SIZE = 8
 RATE = (20, 10)
 ROOM_RATE = (30, 1)
@@ -32,6 +38,7 @@ ADMIN = ("root", "root-password")
 class Running:
     settings: Settings
     url: str
+    cluster: Cluster
 
 
 def free_port() -> int:
@@ -50,7 +57,7 @@ def free_port() -> int:
         return port
 
 
-ORDER_LAST = ("stops_redis", "restarts_service")
+ORDER_LAST = ("removes_node", "stops_redis", "restarts_service")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -87,13 +94,21 @@ def running(tmp_path_factory, redis_server) -> Iterator[Running]:
             "LIVECOMMENTS_FORWARDED_ALLOW_IPS": "127.0.0.1",
         }
     )
-    service.connect_ray(settings, num_cpus=2, include_dashboard=False)
+    # Every node's processes inherit the service's Ray environment (direct ingress).
+    os.environ.update(service.ray_environment(settings))
+    cluster = Cluster(initialize_head=True,
+                      head_node_args={"num_cpus": 1, "include_dashboard": False})
     try:
+        for _ in range(NODES - 1):
+            cluster.add_node(num_cpus=1)
+        settings = replace(settings, ray_address=cluster.address)
+        service.connect_ray(settings)
         settings = service.start(settings)
-        yield Running(settings, settings.public_url)
+        yield Running(settings, settings.public_url, cluster)
         service.stop()
     finally:
         ray.shutdown()
+        cluster.shutdown()
 
 
 @pytest.fixture
@@ -157,5 +172,19 @@ async def post(client: httpx.AsyncClient, who: User, post_id: str, text: str) ->
     answer = await client.post(
         f"/api/posts/{post_id}/comments", json={"comment": text}, headers=who.auth
     )
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+async def post_retrying_once(client: httpx.AsyncClient, who: User, post_id: str,
+                             text: str) -> dict:
+    """A client's retry: a post that met a dead room host answers 503 (nothing
+    saved) and the directory is already repaired for the next attempt."""
+    url = f"/api/posts/{post_id}/comments"
+    answer = await client.post(url, json={"comment": text}, headers=who.auth)
+    if answer.status_code == 503:
+        assert answer.json()["error"] == "room_unavailable"
+        assert answer.headers["Retry-After"] == "1"
+        answer = await client.post(url, json={"comment": text}, headers=who.auth)
     assert answer.status_code == 201, answer.text
     return answer.json()

@@ -5,26 +5,13 @@ from __future__ import annotations
 import ray
 
 from actors.remote import NAMESPACE, shard_manager
-from tests.integration.conftest import new_post_id, new_user, post
+from tests.integration.conftest import new_post_id, new_user, post, post_retrying_once
 from tests.integration.sse import open_stream
 
 
 async def _host_of(post_id: str) -> str:
     rows = await shard_manager().directory.remote()
     return next(row["host"] for row in rows if row["postId"] == post_id)
-
-
-async def _post_retrying_once(client, user, post_id: str, text: str) -> dict:
-    """A client's retry: a post that met the dead host answers 503 (nothing
-    saved) and the directory is already repaired for the next attempt."""
-    url = f"/api/posts/{post_id}/comments"
-    answer = await client.post(url, json={"comment": text}, headers=user.auth)
-    if answer.status_code == 503:
-        assert answer.json()["error"] == "room_unavailable"
-        assert answer.headers["Retry-After"] == "1"
-        answer = await client.post(url, json={"comment": text}, headers=user.auth)
-    assert answer.status_code == 201, answer.text
-    return answer.json()
 
 
 async def test_killing_a_room_host_loses_nothing_and_viewers_carry_on(client):
@@ -34,7 +21,7 @@ async def test_killing_a_room_host_loses_nothing_and_viewers_carry_on(client):
     async with open_stream(client, post_id) as staying:
         host = await _host_of(post_id)
         ray.kill(ray.get_actor(host, namespace=NAMESPACE))
-        after = [await _post_retrying_once(client, user, post_id, f"after {i}") for i in range(3)]
+        after = [await post_retrying_once(client, user, post_id, f"after {i}") for i in range(3)]
         received = await staying.comments(3)
     assert [a["seq"] for a in after] == [before[-1]["seq"] + 1 + i for i in range(3)]
     assert [int(e.id) for e in received] == [a["seq"] for a in after]

@@ -26,3 +26,21 @@ async def test_rooms_are_created_on_demand_and_retired_when_idle(store, clock):
     result = await host.poll("quiet", None, "replica-1", 3, 10, 0.0)
     assert (result.head, result.viewers) == (0, 3)
     await host.aclose()
+
+
+async def test_stats_give_rooms_their_rate_and_the_store_its_work(store, clock):
+    host = RoomHost("h1", replace(Settings(), ring_size=10), store=store, clock=clock,
+                    whereami=lambda: "node-1")
+    author = Principal("u", "alice")
+    for i in range(3):
+        await host.post("v1", author, f"c{i}", None, False)
+    figures = host.stats(detail=True)
+    assert (figures["node"], figures["rooms"], figures["store_events"]) == ("node-1", 1, 3)
+    assert figures["room_list"] == [
+        {"postId": "v1", "viewers": 0, "head": 3, "eventsPerMinute": 3}]
+    clock.advance(60)
+    await host.post("v1", author, "next minute", None, False)
+    assert host.stats(detail=True)["room_list"][0]["eventsPerMinute"] == 3
+    clock.advance(120)
+    assert host.stats(detail=True)["room_list"][0]["eventsPerMinute"] == 0
+    await host.aclose()

@@ -16,6 +16,7 @@ class FakeRuntime:
         self.nodes = nodes
         self.started: list[tuple[str, str]] = []
         self.dead: set[str] = set()
+        self.stopped: list[str] = []
 
     async def alive_nodes(self) -> list[str]:
         return list(self.nodes)
@@ -26,6 +27,9 @@ class FakeRuntime:
 
     async def is_alive(self, handle: str) -> bool:
         return handle.removeprefix("handle:") not in self.dead
+
+    async def stop_host(self, handle: str) -> None:
+        self.stopped.append(handle)
 
 
 @pytest.fixture
@@ -60,6 +64,7 @@ async def test_a_dead_host_is_replaced_by_a_new_generation(runtime):
     second = await shards.room_for("v1", failed_host=first.name)
     assert second.name == f"{first.name}~1"
     assert [h.name for h in shards.hosts()] == [second.name]
+    assert runtime.stopped == [first.handle]
 
 
 async def test_a_failure_report_for_a_live_host_changes_nothing(runtime):
