@@ -15,8 +15,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import parse_qs
 
 from livecomments.errors import Conflict, SequenceConflict, StoreUnavailable
+from livecomments.settings import SettingsError
 from storage.model import CommentRecord, EventKind, Role, RoomEvent, UserRecord
 from storage.sqlite_moderation import SqliteModeration
 from storage.sqlite_schema import (
@@ -30,18 +32,30 @@ from storage.sqlite_schema import (
 )
 
 T = TypeVar("T")
+BUSY_TIMEOUT_MS = 10_000
 
 
 
 class SqliteCommentStore(SqliteModeration):
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self._path = path
+        self._busy_timeout_ms = busy_timeout_ms
         self._conn: sqlite3.Connection | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
 
     @classmethod
     def from_url(cls, url: str) -> SqliteCommentStore:
-        return cls(url.removeprefix("sqlite:///") if url != "sqlite:///:memory:" else ":memory:")
+        """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or
+        ``sqlite:///:memory:``; ``?busy_timeout_ms=N`` sets how long a write
+        waits for another writer before answering ``StoreUnavailable``."""
+        path, _, query = url.removeprefix("sqlite:///").partition("?")
+        options = parse_qs(query)
+        try:
+            busy = int(options.get("busy_timeout_ms", [BUSY_TIMEOUT_MS])[0])
+        except ValueError:
+            message = "busy_timeout_ms in LIVECOMMENTS_STORE_URL must be a number"
+            raise SettingsError(message) from None
+        return cls(path, busy)
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def call() -> T:
@@ -59,7 +73,7 @@ class SqliteCommentStore(SqliteModeration):
             if self._path != ":memory:":
                 Path(self._path).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.executescript(SCHEMA)

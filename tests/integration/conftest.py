@@ -77,6 +77,8 @@ def running(tmp_path_factory, redis_server) -> Iterator[Running]:
         {
             "LIVECOMMENTS_PORT": str(free_port()),
             "LIVECOMMENTS_DATA_DIR": str(data),
+            # A write waits at most a second for the lock (test_store_outage holds it).
+            "LIVECOMMENTS_STORE_URL": f"sqlite:///{data / 'livecomments.db'}?busy_timeout_ms=1000",
             "LIVECOMMENTS_REDIS_URL": redis_server.url,
             "LIVECOMMENTS_RING_SIZE": str(RING_SIZE),
             "LIVECOMMENTS_RATE_LIMIT": f"{RATE[0]}/{RATE[1]}s",
