@@ -16,5 +16,7 @@ def store_from_url(url: str) -> CommentStore:
 
         return SqliteCommentStore.from_url(url)
     if scheme == "cassandra":
-        raise SettingsError("the Cassandra store is not built yet (issue 4); use sqlite:///")
+        from storage.cassandra import CassandraCommentStore
+
+        return CassandraCommentStore.from_url(url)
     raise SettingsError(f"unknown store URL scheme {scheme!r}")

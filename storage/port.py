@@ -92,8 +92,13 @@ class CommentStore(ModerationStore, Protocol):
 
     async def append_events(self, events: Sequence[RoomEvent]) -> None:
         """Durably write ``events`` (any rooms, each room's in ascending seq)
-        and apply each to its comment's state, atomically: all or none.
-        Raise ``SequenceConflict`` if a (post_id, seq) is already taken."""
+        and apply each to its comment's state. Atomic per room: a room's
+        events are all written or none (SQLite is atomic across rooms too;
+        Cassandra cannot be, see ``storage.cassandra``). Raise
+        ``SequenceConflict`` if a (post_id, seq) is taken by another event.
+        After ``StoreUnavailable`` the outcome is unknown (a Cassandra write
+        may have landed): nothing was acknowledged, and a room reloads from
+        the store before it trusts its head again."""
 
     async def last_seq(self, post_id: str) -> int:
         """The highest seq written for ``post_id``; 0 for a room with no events."""
