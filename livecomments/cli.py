@@ -1,4 +1,4 @@
-"""``livecomments``: serve, create-admin, rooms."""
+"""``livecomments``: serve, create-admin, rooms, bench."""
 
 from __future__ import annotations
 
@@ -24,7 +24,15 @@ def main(argv: list[str] | None = None) -> int:
         "rooms", help="where each room lives (host actor, node), its viewers and its rate"
     )
     rooms.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    bench = commands.add_parser(
+        "bench", add_help=False, help="the benchmark (livecomments bench --help)"
+    )
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
+    if args.command == "bench":
+        from bench.run import main as bench_main
+
+        return bench_main(args.bench_args)
     try:
         settings = Settings.from_env()
         if args.command == "serve":

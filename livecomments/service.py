@@ -47,6 +47,16 @@ def ray_environment(settings: Settings) -> dict[str, str]:
         "RAY_SERVE_PORT_QUARANTINE_S": "0",
         # How long a stopping replica keeps its port for a load balancer to notice.
         "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": str(settings.drain_seconds),
+        # Run the app on the replica's own event loop: by default Serve runs user
+        # code in a second thread and hands every ASGI message (every SSE frame)
+        # across threads. Our app never blocks its loop (storage and hashing run
+        # in threads), so the hop only costs.
+        "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
+        # Ray starts workers at niceness 15, behind any other process on the node;
+        # the replicas and room hosts are the latency-critical part of this service.
+        "RAY_worker_niceness": "0",
+        # Buffer the per-request access log instead of writing a line per request.
+        "RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE": "1000",
     }
 
 

@@ -1,0 +1,134 @@
+"""``livecomments bench``: the benchmark scenarios, side by side with the reference.
+
+    livecomments bench s2                     # start both servers, run S2 on each
+    livecomments bench s1 --runs 3 --json     # S1 rate sweep, three runs, JSON out
+    livecomments bench custom --videos 10 --viewers 50 --rate 100 --duration 20
+    livecomments bench s2 --url http://127.0.0.1:8000 --no-reference
+
+Scenarios (the figures to reach are in docs/performance.md):
+  s1  one video x 2,000 viewers, a rate sweep that stops at the first step whose
+      p99 POST -> screen exceeds 200 ms (or that loses a delivery)
+  s2  100 videos x 20 viewers, 200 comments/s in all
+  s3  idle capacity: viewers across 1,000 videos, heartbeats only
+  s4  write throughput: 100 videos, many users, a high rate
+  s5  room capacity: rooms in one host process (bench.room_cost)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from dataclasses import replace
+
+from bench import servers
+from bench.scenario import Load, run
+
+SCENARIOS = {
+    "s1": Load(videos=1, viewers_per_video=2000, rate=5, duration=30, client_processes=2),
+    "s2": Load(videos=100, viewers_per_video=20, rate=200, duration=30),
+    "s3": Load(videos=1000, viewers_per_video=50, rate=0.1, duration=30, client_processes=2),
+    "s4": Load(videos=100, viewers_per_video=1, rate=5000, duration=20, users=1000, posters=2),
+}
+SWEEP = (1, 2, 5, 10, 15, 20, 25, 30, 40, 50)
+LATENCY_TARGET_MS = 200.0
+LIVECOMMENTS_PORT, REFERENCE_PORT = 8700, 8800
+
+
+def _sweep(server: servers.Server, load: Load, label: str) -> list[dict]:
+    steps = []
+    for rate in SWEEP:
+        result = run(server, replace(load, rate=rate), f"{label} sweep {rate}/s")
+        steps.append(result)
+        p99 = result["latency_ms"]["p99"]
+        if result["loss"] or p99 is None or p99 > LATENCY_TARGET_MS:
+            break
+    return steps
+
+
+def _best_within_target(steps: list[dict]) -> dict | None:
+    good = [s for s in steps if not s["loss"] and s["latency_ms"]["p99"] is not None
+            and s["latency_ms"]["p99"] <= LATENCY_TARGET_MS]
+    return max(good, key=lambda s: s["deliveries_per_s"]) if good else None
+
+
+def _one(server: servers.Server, scenario: str, load: Load, label: str) -> dict:
+    if scenario == "s1":
+        steps = _sweep(server, load, label)
+        return {"steps": steps, "best": _best_within_target(steps)}
+    return run(server, load, label)
+
+
+def _median(results: list[dict], key: str, sub: str | None = None) -> float | None:
+    values = []
+    for r in results:
+        value = r.get("best") or r if "steps" in r else r
+        value = value.get(key) if value else None
+        if sub is not None and isinstance(value, dict):
+            value = value.get(sub)
+        if isinstance(value, int | float):
+            values.append(value)
+    return statistics.median(values) if values else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="livecomments bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("scenario", choices=[*SCENARIOS, "s5", "custom"])
+    parser.add_argument("--url", help="target a running livecomments instead of starting one")
+    parser.add_argument("--pid", type=int, help="with --url: the root pid, to measure its CPU")
+    parser.add_argument("--no-reference", action="store_true", help="skip the reference server")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--videos", type=int)
+    parser.add_argument("--viewers", type=int, help="viewers per video")
+    parser.add_argument("--rate", type=float, help="comments per second in all")
+    parser.add_argument("--duration", type=float)
+    parser.add_argument("--users", type=int)
+    parser.add_argument("--clients", type=int, help="viewer processes")
+    parser.add_argument("--posters", type=int, help="poster processes")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    if args.scenario == "s5":
+        from bench.room_cost import main as room_cost
+
+        sys.argv = ["room_cost", "--rooms", "10000"]
+        room_cost()
+        return 0
+    load = SCENARIOS.get(args.scenario, Load(videos=10, viewers_per_video=20, rate=50,
+                                             duration=10))
+    overrides = {"videos": args.videos, "viewers_per_video": args.viewers, "rate": args.rate,
+                 "duration": args.duration, "users": args.users,
+                 "client_processes": args.clients, "posters": args.posters}
+    load = replace(load, **{k: v for k, v in overrides.items() if v is not None})
+
+    report: dict = {"scenario": args.scenario, "load": load.__dict__, "runs": {}}
+    targets = [("livecomments", lambda: servers.running(args.url, args.pid) if args.url
+                else servers.start_livecomments(LIVECOMMENTS_PORT))]
+    if not args.no_reference:
+        targets.append(("reference", lambda: servers.start_reference(REFERENCE_PORT)))
+    for name, start in targets:
+        server = start()
+        try:
+            report["runs"][name] = [_one(server, args.scenario, load, f"[{name} {n + 1}]")
+                                    for n in range(args.runs)]
+        finally:
+            server.stop()
+    report["median"] = {
+        name: {"deliveries_per_s": _median(runs, "deliveries_per_s"),
+               "p99_ms": _median(runs, "latency_ms", "p99"),
+               "server_cpu_us_per_delivery": _median(runs, "server_cpu_us_per_delivery"),
+               "front_rss_per_viewer_kb": _median(runs, "front_rss_per_viewer_kb")}
+        for name, runs in report["runs"].items()
+    }
+    ours, theirs = report["median"].get("livecomments"), report["median"].get("reference")
+    if ours and theirs and ours["deliveries_per_s"] and theirs["deliveries_per_s"]:
+        report["ratio_deliveries_per_s"] = round(
+            ours["deliveries_per_s"] / theirs["deliveries_per_s"], 2)
+    print(json.dumps(report, indent=None if args.json else 2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

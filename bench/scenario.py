@@ -1,0 +1,153 @@
+"""One benchmark run: viewers connect, comments flow for a while, then the tally.
+
+Viewers live in ``client_processes`` processes (``bench.viewers``), posters
+in ``posters`` processes (``bench.poster``); this process only orchestrates
+and prints progress. Figures: viewers connected/failed, comments accepted and
+rejected, deliveries expected and received, loss, duplicates, out of order,
+POST -> screen latency, server CPU per delivery, front memory per viewer,
+client CPU (with a warning when a client process nears a full core).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+
+import httpx
+import numpy
+
+from bench.poster import run_poster
+from bench.servers import Server
+from bench.viewers import run_viewers
+
+DRAIN_S = 3.0
+CLIENT_SATURATED = 0.9
+
+
+@dataclass(frozen=True)
+class Load:
+    videos: int
+    viewers_per_video: int
+    rate: float
+    duration: float
+    users: int = 20
+    client_processes: int = 2
+    posters: int = 1
+
+
+def _users(url: str, count: int) -> list[str]:
+    tokens = []
+    with httpx.Client(base_url=url, timeout=60) as client:
+        for _ in range(count):
+            name, password = f"b{uuid.uuid4().hex[:12]}", "bench-password"
+            client.post("/api/auth/register", json={"username": name, "password": password})
+            answer = client.post("/api/auth/login", json={"username": name, "password": password})
+            tokens.append(answer.json()["token"])
+    return tokens
+
+
+def _progress(text: str) -> None:
+    sys.stderr.write(f"\r\x1b[K{text}")
+    sys.stderr.flush()
+
+
+def run(server: Server, load: Load, label: str = "") -> dict:
+    context = multiprocessing.get_context("spawn")
+    host, port = server.host_port
+    tag = uuid.uuid4().hex[:8]
+    videos = [f"bench-{tag}-{v}" for v in range(load.videos)]
+    _progress(f"{label} registering {load.users} users")
+    tokens = _users(server.url, load.users)
+    assignments = [(video, v * load.viewers_per_video + i) for v, video in enumerate(videos)
+                   for i in range(load.viewers_per_video)]
+    chunks = [assignments[n::load.client_processes] for n in range(load.client_processes)]
+    rss_before = server.front_rss()
+    viewers = []
+    for chunk in chunks:
+        ready_out, ready_in = context.Pipe(duplex=False)
+        stop_out, stop_in = context.Pipe(duplex=False)
+        result_out, result_in = context.Pipe(duplex=False)
+        process = context.Process(target=run_viewers,
+                                  args=(host, port, chunk, ready_in, stop_out, result_in))
+        process.start()
+        viewers.append((process, ready_out, stop_in, result_out))
+    connected = failed = 0
+    for _, ready_out, _, _ in viewers:
+        _progress(f"{label} connecting {len(assignments)} viewers ({connected} so far)")
+        ok, bad = ready_out.recv()
+        connected, failed = connected + ok, failed + bad
+    rss_after = server.front_rss()
+
+    cpu_before = server.cpu_seconds()
+    start_at = time.time() + 0.5
+    posters = []
+    for n in range(load.posters):
+        result_out, result_in = context.Pipe(duplex=False)
+        process = context.Process(target=run_poster, args=(
+            server.url, tokens[n::load.posters], videos, load.rate / load.posters,
+            load.duration, start_at, result_in))
+        process.start()
+        posters.append((process, result_out))
+    began = time.monotonic()
+    poster_results = []
+    for process, result_out in posters:
+        while not result_out.poll(0.5):
+            _progress(f"{label} posting {load.rate:g}/s to {load.videos} videos,"
+                      f" {len(assignments)} viewers: {time.monotonic() - began:.0f}"
+                      f"/{load.duration:.0f} s")
+        poster_results.append(result_out.recv())
+        process.join()
+    time.sleep(DRAIN_S)
+    cpu_used = server.cpu_seconds() - cpu_before
+
+    viewer_results = []
+    for process, _, stop_in, result_out in viewers:
+        stop_in.send(True)
+        viewer_results.append(result_out.recv())
+        process.join()
+    _progress("")
+    return _tally(load, connected, failed, poster_results, viewer_results, cpu_used,
+                  rss_after - rss_before)
+
+
+def _tally(load: Load, connected: int, failed: int, posters: list[dict], viewers: list[dict],
+           cpu_used: float, rss_delta: int) -> dict:
+    accepted = sum(sum(p["accepted"].values()) for p in posters)
+    rejected: dict[str, int] = {}
+    for p in posters:
+        for status, count in p["rejected"].items():
+            rejected[str(status)] = rejected.get(str(status), 0) + count
+    expected = accepted * load.viewers_per_video
+    received = sum(v["received"] for v in viewers)
+    duplicates = sum(v["duplicates"] for v in viewers)
+    latencies = numpy.frombuffer(b"".join(v["latencies"] for v in viewers), dtype="d") * 1000
+    post_ms = numpy.frombuffer(b"".join(p["post_latency"] for p in posters), dtype="d") * 1000
+    client_cpu = [v["cpu_seconds"] for v in viewers] + [p["cpu_seconds"] for p in posters]
+    busiest = max(client_cpu) / (load.duration + DRAIN_S) if client_cpu else 0.0
+
+    def pct(values: numpy.ndarray, q: float) -> float | None:
+        return round(float(numpy.percentile(values, q)), 2) if len(values) else None
+
+    deliveries = received - duplicates
+    return {
+        "videos": load.videos, "viewers_per_video": load.viewers_per_video,
+        "rate": load.rate, "duration_s": load.duration,
+        "viewers_connected": connected, "viewers_failed": failed,
+        "comments_accepted": accepted, "comments_rejected": rejected,
+        "deliveries_expected": expected, "deliveries_received": deliveries,
+        "loss": max(0, expected - deliveries), "duplicates": duplicates,
+        "out_of_order": sum(v["out_of_order"] for v in viewers),
+        "deliveries_per_s": round(deliveries / load.duration, 1),
+        "latency_ms": {"p50": pct(latencies, 50), "p95": pct(latencies, 95),
+                       "p99": pct(latencies, 99), "max": pct(latencies, 100)},
+        "post_ms": {"p50": pct(post_ms, 50), "p99": pct(post_ms, 99)},
+        "server_cpu_s": round(cpu_used, 2),
+        "server_cpu_us_per_delivery": round(cpu_used / deliveries * 1e6, 1) if deliveries else None,
+        "front_rss_per_viewer_kb": round(rss_delta / connected / 1024, 1) if connected else None,
+        "client_cpu_s": round(sum(client_cpu), 2),
+        "client_saturated": busiest > CLIENT_SATURATED,
+    }
+

@@ -1,0 +1,124 @@
+"""The servers under test: livecomments (started here, or already running) and
+the reference, each as a process tree whose CPU time and memory we can read."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+
+import psutil
+
+START_TIMEOUT_S = 180.0
+# The benchmark measures fan-out, not the abuse limits: lift them.
+BENCH_ENV = {
+    "LIVECOMMENTS_RATE_LIMIT": "1000000/1s",
+    "LIVECOMMENTS_ROOM_RATE_LIMIT": "1000000/1s",
+    "LIVECOMMENTS_AUTH_RATE_LIMIT": "1000000/1s",
+    "LIVECOMMENTS_MAX_STREAMS_PER_IP": "1000000",
+    "LIVECOMMENTS_MAX_STREAMS": "200000",
+    "LIVECOMMENTS_DRAIN_SECONDS": "0",
+    "LIVECOMMENTS_FLAGGED_COMMENTS": "show",
+}
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    process: subprocess.Popen | None = None
+    root_pid: int | None = None
+    _data: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, port = self.url.removeprefix("http://").split(":")
+        return host, int(port)
+
+    def processes(self) -> list[psutil.Process]:
+        if self.root_pid is None:
+            return []
+        try:
+            root = psutil.Process(self.root_pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for process in self.processes():
+            try:
+                times = process.cpu_times()
+                total += times.user + times.system + times.children_user + times.children_system
+            except psutil.Error:
+                continue
+        return total
+
+    def front_rss(self) -> int:
+        """Resident memory of the process that holds the streams."""
+        for process in self.processes():
+            try:
+                if self.name == "reference" or "ServeReplica" in " ".join(process.cmdline()):
+                    return process.memory_info().rss
+            except psutil.Error:
+                continue
+        return 0
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        if self._data is not None:
+            self._data.cleanup()
+
+
+def _wait_healthy(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server at {url} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.25)
+    raise RuntimeError(f"the server at {url} did not start")
+
+
+def start_livecomments(port: int, replicas: int = 1) -> Server:
+    data = tempfile.TemporaryDirectory(prefix="livecomments-bench-")
+    env = os.environ | BENCH_ENV | {
+        "LIVECOMMENTS_PORT": str(port), "LIVECOMMENTS_DATA_DIR": data.name,
+        "LIVECOMMENTS_REPLICAS": str(replicas),
+    }
+    log = open(os.path.join(data.name, "serve.log"), "w")
+    process = subprocess.Popen([sys.executable, "-m", "livecomments.cli", "serve"], env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process)
+    except RuntimeError:
+        log.close()
+        sys.stderr.write(open(log.name).read()[-3000:])
+        raise
+    return Server("livecomments", url, process, process.pid, data)
+
+
+def start_reference(port: int) -> Server:
+    process = subprocess.Popen([sys.executable, "-m", "bench.reference_server", "--port",
+                                str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    _wait_healthy(url, process)
+    return Server("reference", url, process, process.pid)
+
+
+def running(url: str, pid: int | None) -> Server:
+    """A service someone else started; pass its root pid to measure its CPU."""
+    return Server("livecomments", url.rstrip("/"), None, pid)

@@ -1,0 +1,22 @@
+"""The benchmark's own machinery, small: every delivery arrives once, in order.
+Correctness only; timings are for ``livecomments bench``, not for tests."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+from bench import servers
+from bench.scenario import Load, run
+
+SMALL = Load(videos=3, viewers_per_video=4, rate=30, duration=2, users=3, client_processes=2)
+
+
+async def test_the_benchmark_counts_every_delivery_once(running):
+    target = replace(servers.running(running.url, None), name="livecomments")
+    result = await asyncio.to_thread(run, target, SMALL, "[smoke]")
+    assert result["viewers_connected"] == 12 and result["viewers_failed"] == 0
+    assert result["comments_accepted"] == 60 and result["comments_rejected"] == {}
+    assert result["deliveries_received"] == result["deliveries_expected"] == 60 * 4
+    assert (result["loss"], result["duplicates"], result["out_of_order"]) == (0, 0, 0)
+    assert result["latency_ms"]["p50"] is not None
