@@ -7,6 +7,7 @@ same start-up.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import socket
@@ -112,7 +113,7 @@ def start(settings: Settings) -> Settings:
     proxy_port = settings.port + PROXY_PORT_OFFSET
     serve.start(http_options={"host": settings.host, "port": proxy_port})
     serve.run(build(settings), name=APP_NAME, route_prefix="/", blocking=False)
-    _wait_until_healthy(settings.public_url + "/healthz")
+    _wait_until_ours(settings.public_url + "/healthz")
     return settings
 
 
@@ -150,15 +151,20 @@ def _wait_until_free(host: str, port: int) -> None:
         time.sleep(0.2)
 
 
-def _wait_until_healthy(url: str) -> None:
+def _wait_until_ours(url: str) -> None:
+    """Wait until ``url`` answers, and check that the replica answering runs
+    on this Ray cluster: if another process held the port, Serve would have
+    put the replica on the next one, and we would be talking to a stranger."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     while True:
         try:
             with urllib.request.urlopen(url, timeout=5) as answer:
-                if answer.status == 200:
-                    return
-        except (urllib.error.URLError, OSError) as exc:
+                node = json.load(answer).get("node")
+            break
+        except (urllib.error.URLError, OSError, ValueError) as exc:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the service did not answer at {url}") from exc
         time.sleep(0.2)
+    if node not in {n["NodeID"] for n in ray.nodes()}:
+        raise SettingsError(f"{url} is answered by another service: set LIVECOMMENTS_PORT")
 
