@@ -61,12 +61,13 @@ def _one(server: servers.Server, scenario: str, load: Load, label: str) -> dict:
 
 
 def _median(results: list[dict], key: str, sub: str | None = None) -> float | None:
+    """The median of a figure over runs (for S1, over each run's best step)."""
     values = []
-    for r in results:
-        value = r.get("best") or r if "steps" in r else r
-        value = value.get(key) if value else None
-        if sub is not None and isinstance(value, dict):
-            value = value.get(sub)
+    for result in results:
+        figures = result["best"] if "steps" in result else result
+        value = figures.get(key) if figures else None
+        if sub is not None:
+            value = value.get(sub) if isinstance(value, dict) else None
         if isinstance(value, int | float):
             values.append(value)
     return statistics.median(values) if values else None

@@ -68,12 +68,10 @@ class Moderation:
         await self._apply_thresholds(author.user_id)
 
     async def report(self, reporter: Principal, comment: CommentRecord, reason: object) -> None:
-        if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_CHARS:
-            raise InvalidInput(f"'reason' must be 1 to {MAX_REASON_CHARS} characters",
-                               "invalid_reason")
+        reason = _reason(reason)
         if comment.user_id == reporter.user_id:
             raise Forbidden("you cannot report your own comment", "own_comment")
-        strike = Strike(comment.user_id, comment.post_id, comment.seq, reason.strip(),
+        strike = Strike(comment.user_id, comment.post_id, comment.seq, reason,
                         self._clock.now_ms(), reporter.user_id)
         await self._store.add_strike(strike, comment.username)
         await self._apply_thresholds(comment.user_id)
@@ -97,9 +95,7 @@ class Moderation:
 
     async def ban(self, admin: Principal, user_id: str, reason: object,
                   duration_seconds: object) -> Restriction:
-        if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_CHARS:
-            raise InvalidInput(f"'reason' must be 1 to {MAX_REASON_CHARS} characters",
-                               "invalid_reason")
+        reason = _reason(reason)
         duration = _whole_number(duration_seconds)
         if duration_seconds is not None and (
             duration is None or not 1 <= duration <= MAX_BAN_SECONDS
@@ -113,7 +109,7 @@ class Moderation:
             raise Forbidden("admins cannot be banned", "cannot_ban_admin")
         now = self._clock.now_ms()
         until = None if duration is None else now + duration * 1000
-        ban = Restriction(user_id, RestrictionKind.BAN, until, reason.strip(), admin.user_id, now)
+        ban = Restriction(user_id, RestrictionKind.BAN, until, reason, admin.user_id, now)
         await self._store.set_restriction(ban, keep_ban=False)
         await self._restrictions.changed(user_id)
         await self.record(admin.user_id, "ban", f"user:{user_id}",
@@ -148,6 +144,13 @@ class Moderation:
                               limit: int = 100) -> list[CommentRecord]:
         since = self._clock.now_ms() - hours * 3600 * 1000
         return await self._store.comments_by(user_id, since, limit)
+
+
+def _reason(value: object) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_REASON_CHARS:
+        raise InvalidInput(f"'reason' must be 1 to {MAX_REASON_CHARS} characters",
+                           "invalid_reason")
+    return value.strip()
 
 
 def _whole_number(value: object) -> int | None:
