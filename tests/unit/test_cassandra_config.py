@@ -33,7 +33,7 @@ from cassandra import ConsistencyLevel, OperationTimedOut, WriteTimeout
 from storage.cassandra import SCHEMA, CassandraCommentStore
 from storage.factory import store_from_url
 from storage.model import EventKind, Restriction, RestrictionKind, RoomEvent, Strike
-from tests.contract.store_fixtures import SimCluster
+from tests.contract.cql_sim import SimCluster
 
 # options -----------------------------------------------------------------
 
