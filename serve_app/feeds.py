@@ -50,12 +50,12 @@ class Viewer:
             self._frames.append((seq, data))
         self._wake.set()
 
-    async def take(self) -> list[tuple[int | None, bytes]]:
-        """Everything queued, waiting until there is something."""
+    async def take(self) -> deque[tuple[int | None, bytes]]:
+        """Everything queued (handed over whole, not copied), waiting until
+        there is something."""
         await self._wake.wait()
         self._wake.clear()
-        items = list(self._frames)
-        self._frames.clear()
+        items, self._frames = self._frames, deque()
         return items
 
 

@@ -7,7 +7,7 @@ from livecomments.redis_link import RedisLink
 from livecomments.redis_restrictions import RedisRestrictions
 from livecomments.restrictions import StoreRestrictions
 from storage.model import Restriction, RestrictionKind
-from tests.redis_server import free_port
+from tests.ports import free_port
 
 
 def ban(user_id: str, until: int | None = None) -> Restriction:

@@ -11,7 +11,6 @@ heartbeat, 20 comments per 10 s per user.
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
@@ -23,6 +22,7 @@ from ray.cluster_utils import Cluster
 
 from livecomments import service
 from livecomments.settings import Settings
+from tests.ports import free_port
 
 NODES = 3
 RING_SIZE = 8
@@ -41,20 +41,13 @@ class Running:
     cluster: Cluster
 
 
-def free_port() -> int:
+def service_port() -> int:
     """A port free now, whose proxy companion (port + 100) is free too."""
     while True:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        if port + service.PROXY_PORT_OFFSET > 65535:
-            continue
-        with socket.socket() as companion:
-            try:
-                companion.bind(("127.0.0.1", port + service.PROXY_PORT_OFFSET))
-            except OSError:
-                continue
-        return port
+        port = free_port()
+        companion = port + service.PROXY_PORT_OFFSET
+        if companion <= 65535 and service.port_is_free("127.0.0.1", companion):
+            return port
 
 
 ORDER_LAST = ("removes_node", "stops_redis", "restarts_service")
@@ -75,7 +68,7 @@ def running(tmp_path_factory, redis_server) -> Iterator[Running]:
     data = tmp_path_factory.mktemp("data")
     settings = Settings.from_env(
         {
-            "LIVECOMMENTS_PORT": str(free_port()),
+            "LIVECOMMENTS_PORT": str(service_port()),
             "LIVECOMMENTS_DATA_DIR": str(data),
             # A write waits at most a second for the lock (test_store_outage holds it).
             "LIVECOMMENTS_STORE_URL": f"sqlite:///{data / 'livecomments.db'}?busy_timeout_ms=1000",

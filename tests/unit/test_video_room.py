@@ -135,9 +135,9 @@ async def test_concurrent_deletes_of_one_comment_make_one_event(make_room):
 
 async def test_wait_events_wakes_on_the_next_write(make_room):
     room = await make_room()
+    # The waiter runs (and starts waiting) before the write: post() suspends on
+    # its commit first, and tasks run in the order they were scheduled.
     waiter = asyncio.create_task(room.wait_events(0, 10, timeout=30))
-    await asyncio.sleep(0)  # one loop turn: let the waiter start waiting, not a delay
-    assert not waiter.done()
     await room.post(ALICE, "wake up")
     events = await asyncio.wait_for(waiter, 5)
     assert [e.text for e in events] == ["wake up"]
