@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -12,6 +11,7 @@ from livecomments.principal import Principal
 from livecomments.text import check_post_id, normalize_comment
 from serve_app.abuse import ReleasingResponse, client_ip
 from serve_app.api_auth import authenticated, services
+from serve_app.event_stream import EventStreamResponse
 from serve_app.responses import read_json
 from serve_app.stream import viewer_stream
 from serve_app.wire import comment_json
@@ -19,7 +19,6 @@ from storage.model import comment_id, parse_comment_id
 
 MAX_PAGE = 100
 MAX_BACKLOG = 100
-SEND_TIMEOUT_S = 30.0
 
 
 def int_param(raw: str | None, name: str, default: int | None, low: int, high: int) -> int | None:
@@ -76,17 +75,8 @@ async def stream_comments(request: Request) -> ReleasingResponse:
     last = int_param(raw_last, "lastEventId", None, 0, 2**62)
     backlog = int_param(query.get("backlog"), "backlog", 0, 0, MAX_BACKLOG)
     release = svc.streams.take(client_ip(request, svc.settings.forwarded_allow_ips))
-    stream = viewer_stream(
-        svc.hub, svc.rooms, post_id, last, backlog or 0, svc.settings.viewer_buffer
-    )
-    response = EventSourceResponse(
-        stream,
-        ping=svc.settings.heartbeat_seconds,
-        ping_message_factory=lambda: ServerSentEvent(comment="ping"),
-        send_timeout=SEND_TIMEOUT_S,
-        shutdown_event=svc.shutdown,
-        headers={"X-Accel-Buffering": "no"},
-    )
+    stream = viewer_stream(svc.hub, svc.rooms, post_id, last, backlog or 0)
+    response = EventStreamResponse(stream, svc.hub)
     return ReleasingResponse(response, release)
 
 

@@ -1,10 +1,21 @@
 """One subscription per room per replica, fanned out to local viewers.
 
 A ``RoomFeed`` long-polls its room for events after the last one it saw
-(as Ray Serve's controller long-polls its clients), encodes each event's SSE
-frame once, and offers the same bytes to every viewer's bounded queue. A
-viewer whose queue is full is marked overflowed and cut off by its stream
-with ``resync``; the room and the other viewers never wait for it.
+(as Ray Serve's controller long-polls its clients) and encodes each event's
+SSE frame once into a log shared by the room's viewers on this replica. A
+viewer is only a position in that log: nothing is copied per viewer.
+
+The feed publishes what it appended in *flushes*: one wake-up of the room's
+viewers, each of which then writes everything since its position as one
+chunk. Viewers that were at the same position share the same ``bytes``. A
+room with many viewers flushes at most every ``len(viewers) x
+FLUSH_GAP_PER_VIEWER_S`` (capped at ``FLUSH_GAP_MAX_S``), so that under load
+a viewer gets one write per tick carrying every event of the tick instead of
+one per event; a room with few viewers flushes at once.
+
+A viewer that falls more than ``limit`` frames behind (it stopped reading)
+has overflowed; its stream cuts it off with ``resync``. The room and the
+other viewers never wait for it.
 """
 
 from __future__ import annotations
@@ -13,8 +24,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from livecomments.errors import Unavailable
 from serve_app.rooms import RoomClient
@@ -28,49 +39,73 @@ log = logging.getLogger(__name__)
 POLL_TIMEOUT_S = 15.0
 POLL_BATCH = 500
 VIEWERS_EVERY_S = 2.0
+FLUSH_GAP_PER_VIEWER_S = 20e-6
+FLUSH_GAP_MAX_S = 0.05
+PING = b": ping\n\n"
+
+
+class FeedClosed(Exception):
+    """The replica is shutting down; streams end and clients reconnect."""
+
+
+@dataclass(slots=True, eq=False)
+class Batch:
+    """Frames published together: ``data`` is them joined, for every viewer
+    that was at ``start``. ``first_seq``/``last_seq`` bound the room events
+    in it (None when it holds only announcements and pings)."""
+
+    start: int
+    end: int
+    entries: list[tuple[int | None, bytes]]
+    data: bytes
+    first_seq: int | None
+    last_seq: int | None
+    gapless: bool
+
+    @classmethod
+    def of(cls, start: int, entries: list[tuple[int | None, bytes]]) -> Batch:
+        seqs = [seq for seq, _ in entries if seq is not None]
+        first, last = (seqs[0], seqs[-1]) if seqs else (None, None)
+        gapless = not seqs or last - first + 1 == len(seqs)
+        data = b"".join(data for _, data in entries)
+        return cls(start, start + len(entries), entries, data, first, last, gapless)
+
+    def follows(self, last: int) -> bool:
+        """Whether ``data`` can be sent whole to a viewer that has seen up to ``last``."""
+        return self.first_seq is None or (self.gapless and self.first_seq == last + 1)
 
 
 class Viewer:
-    """The frames waiting to be written to one SSE stream."""
+    """One stream's position in its room's feed."""
 
-    __slots__ = ("_frames", "_limit", "_wake", "overflowed")
+    __slots__ = ("feed", "pos")
 
-    def __init__(self, limit: int) -> None:
-        self._frames: deque[tuple[int | None, bytes]] = deque()
-        self._limit = limit
-        self._wake = asyncio.Event()
-        self.overflowed = False
-
-    def offer(self, seq: int | None, data: bytes) -> None:
-        if self.overflowed:
-            return
-        if len(self._frames) >= self._limit:
-            self.overflowed = True
-        else:
-            self._frames.append((seq, data))
-        self._wake.set()
-
-    async def take(self) -> deque[tuple[int | None, bytes]]:
-        """Everything queued (handed over whole, not copied), waiting until
-        there is something."""
-        await self._wake.wait()
-        self._wake.clear()
-        items, self._frames = self._frames, deque()
-        return items
+    def __init__(self, feed: RoomFeed, pos: int) -> None:
+        self.feed = feed
+        self.pos = pos
 
 
 class RoomFeed:
     def __init__(
-        self, post_id: str, rooms: RoomClient, subscriber: str,
+        self, post_id: str, rooms: RoomClient, subscriber: str, limit: int,
         observe: FanoutObserver | None = None,
     ) -> None:
         self.post_id = post_id
-        self._observe = observe
         self.viewers: set[Viewer] = set()
         self.head: int | None = None
         self.total_viewers = 0
+        self.last_flush = time.monotonic()
+        self._limit = limit
+        self._observe = observe
         self._rooms = rooms
         self._subscriber = subscriber
+        self._log: list[tuple[int | None, bytes]] = []
+        self._base = 0
+        self._published = 0
+        self._batch: Batch | None = None
+        self._ready = asyncio.Event()
+        self._flush_timer: asyncio.TimerHandle | None = None
+        self._closed = False
         self._reported = 0
         self._announced: tuple[int, float] = (-1, 0.0)
         self._task: asyncio.Task[None] | None = None
@@ -79,9 +114,61 @@ class RoomFeed:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"feed:{self.post_id}")
 
+    def join(self) -> Viewer:
+        viewer = Viewer(self, self._published)
+        self.viewers.add(viewer)
+        return viewer
+
+    async def take(self, viewer: Viewer) -> Batch | None:
+        """The frames published since the viewer's position, waiting until
+        there are some; None when the viewer fell too far behind."""
+        while viewer.pos >= self._published:
+            if self._closed:
+                raise FeedClosed(self.post_id)
+            await self._ready.wait()
+        if self._published - viewer.pos > self._limit:
+            return None
+        batch = self._batch
+        if batch is None or batch.start != viewer.pos or batch.end != self._published:
+            batch = Batch.of(
+                viewer.pos, self._log[viewer.pos - self._base:self._published - self._base]
+            )
+        viewer.pos = batch.end
+        return batch
+
+    def append(self, seq: int | None, data: bytes) -> None:
+        self._log.append((seq, data))
+
+    def flush_soon(self) -> None:
+        """Publish what was appended: at once, or when the room's tick ends."""
+        if self._flush_timer is not None or len(self._log) == self._published - self._base:
+            return
+        gap = min(FLUSH_GAP_MAX_S, len(self.viewers) * FLUSH_GAP_PER_VIEWER_S)
+        wait = self.last_flush + gap - time.monotonic()
+        if wait <= 0:
+            self._flush()
+        else:
+            self._flush_timer = asyncio.get_running_loop().call_later(wait, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_timer = None
+        start = self._published
+        self._published = self._base + len(self._log)
+        self._batch = Batch.of(start, self._log[start - self._base:])
+        if len(self._log) > 2 * self._limit:
+            drop = len(self._log) - self._limit
+            del self._log[:drop]
+            self._base += drop
+        self.last_flush = time.monotonic()
+        ready, self._ready = self._ready, asyncio.Event()
+        ready.set()
+
     async def aclose(self) -> None:
-        if self._pending_announce is not None:
-            self._pending_announce.cancel()
+        self._closed = True
+        self._ready.set()
+        for timer in (self._pending_announce, self._flush_timer):
+            if timer is not None:
+                timer.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -108,14 +195,13 @@ class RoomFeed:
             for event in result.events:
                 if event.seq <= self.head:
                     continue
-                data = event_frame(event)
-                for viewer in self.viewers:
-                    viewer.offer(event.seq, data)
+                self.append(event.seq, event_frame(event))
                 if self._observe is not None:
                     self._observe(event, len(self.viewers))
                 self.head = event.seq
             self.total_viewers = result.viewers - self._reported + len(self.viewers)
             self.announce_viewers()
+            self.flush_soon()
 
     def announce_viewers(self) -> None:
         """Send a ``viewers`` event when the count changed, at most every 2 s
@@ -131,50 +217,83 @@ class RoomFeed:
                 self._pending_announce = loop.call_later(wait, self._announce_later)
             return
         self._announced = (total, time.monotonic())
-        data = frame("viewers", {"count": total})
-        for viewer in self.viewers:
-            viewer.offer(None, data)
+        self.append(None, frame("viewers", {"count": total}))
 
     def _announce_later(self) -> None:
         self._pending_announce = None
         self.announce_viewers()
+        self.flush_soon()
+
+
+class SendWatch:
+    """When one stream's pending write started (0 when none is pending)."""
+
+    __slots__ = ("since", "task")
+
+    def __init__(self, task: asyncio.Task) -> None:
+        self.since = 0.0
+        self.task = task
 
 
 class FeedHub:
     """The feeds of one replica, created on a room's first viewer and
-    stopped when its last viewer leaves."""
+    stopped when its last viewer leaves. One ticker serves them all: it
+    sends ``: ping`` to rooms quiet for half the heartbeat period and
+    cancels streams whose write has been stuck for ``send_timeout``
+    seconds (a client that stopped reading but keeps the connection)."""
 
     def __init__(
-        self, rooms: RoomClient, subscriber: str, observe: FanoutObserver | None = None
+        self, rooms: RoomClient, subscriber: str, limit: int,
+        heartbeat_s: float = 15.0, send_timeout_s: float = 30.0,
+        observe: FanoutObserver | None = None,
     ) -> None:
         self._rooms = rooms
         self._subscriber = subscriber
+        self._limit = limit
         self._observe = observe
+        self._heartbeat_s = heartbeat_s
+        self._send_timeout_s = send_timeout_s
         self._feeds: dict[str, RoomFeed] = {}
+        self._watches: set[SendWatch] = set()
+        self._ticker: asyncio.Task[None] | None = None
 
-    def join(self, post_id: str, viewer: Viewer) -> RoomFeed:
+    def join(self, post_id: str) -> Viewer:
         feed = self._feeds.get(post_id)
         if feed is None:
             feed = self._feeds[post_id] = RoomFeed(
-                post_id, self._rooms, self._subscriber, self._observe
+                post_id, self._rooms, self._subscriber, self._limit, self._observe
             )
             feed.start()
-        feed.viewers.add(viewer)
+        self._start_ticker()
+        viewer = feed.join()
         feed.total_viewers += 1
         feed.announce_viewers()
-        return feed
+        feed.flush_soon()
+        return viewer
 
-    async def leave(self, post_id: str, viewer: Viewer) -> None:
-        feed = self._feeds.get(post_id)
-        if feed is None:
-            return
+    async def leave(self, viewer: Viewer) -> None:
+        feed = viewer.feed
         feed.viewers.discard(viewer)
         feed.total_viewers = max(0, feed.total_viewers - 1)
-        if not feed.viewers:
-            del self._feeds[post_id]
-            await feed.aclose()
-        else:
+        if feed.viewers:
             feed.announce_viewers()
+            feed.flush_soon()
+        elif self._feeds.get(feed.post_id) is feed:
+            del self._feeds[feed.post_id]
+            await feed.aclose()
+
+    def watch(self) -> SendWatch:
+        watch = SendWatch(asyncio.current_task())
+        self._watches.add(watch)
+        self._start_ticker()
+        return watch
+
+    def _start_ticker(self) -> None:
+        if self._ticker is None:
+            self._ticker = asyncio.create_task(self._tick(), name="feeds:ticker")
+
+    def unwatch(self, watch: SendWatch) -> None:
+        self._watches.discard(watch)
 
     @property
     def rooms(self) -> int:
@@ -184,7 +303,27 @@ class FeedHub:
     def viewers(self) -> int:
         return sum(len(feed.viewers) for feed in self._feeds.values())
 
+    async def _tick(self) -> None:
+        period = self._heartbeat_s / 2
+        while True:
+            await asyncio.sleep(min(period, self._send_timeout_s / 3))
+            now = time.monotonic()
+            for feed in self._feeds.values():
+                if now - feed.last_flush >= period:
+                    feed.append(None, PING)
+                    feed.flush_soon()
+            stuck = [w for w in self._watches if w.since and now - w.since > self._send_timeout_s]
+            for watch in stuck:
+                log.warning("cutting off a stream that read nothing for %.0f s",
+                            self._send_timeout_s)
+                self._watches.discard(watch)
+                watch.task.cancel()
+
     async def aclose(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
         feeds, self._feeds = list(self._feeds.values()), {}
         for feed in feeds:
             await feed.aclose()

@@ -8,8 +8,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import anyio
-
 from actors.remote import current_node, shard_manager
 from livecomments.accounts import Accounts
 from livecomments.clock import Clock, SystemClock
@@ -43,7 +41,6 @@ class Services:
     redis: RedisLink | None
     store: CommentStore
     metrics: ReplicaMetrics
-    shutdown: anyio.Event
     node_id: str
 
 
@@ -96,12 +93,14 @@ async def replica_services(
     shared = await shared_state(settings, store, clock)
     rooms = RoomClient(shard_manager())
     metrics = ReplicaMetrics()
-    hub = FeedHub(rooms, f"replica-{uuid.uuid4().hex[:12]}", metrics.fanned_out)
+    hub = FeedHub(
+        rooms, f"replica-{uuid.uuid4().hex[:12]}", settings.viewer_buffer,
+        heartbeat_s=settings.heartbeat_seconds, observe=metrics.fanned_out,
+    )
     metrics.viewers.set_function(lambda: hub.viewers)
     metrics.rooms.set_function(lambda: hub.rooms)
     if shared.redis is not None:
         metrics.redis_up.set_function(lambda: shared.redis.up)
-    shutdown = anyio.Event()
     try:
         yield Services(
             settings=settings,
@@ -115,11 +114,9 @@ async def replica_services(
             streams=StreamSlots(settings.max_streams_per_ip),
             store=store,
             metrics=metrics,
-            shutdown=shutdown,
             node_id=current_node(),
         )
     finally:
-        shutdown.set()
         await hub.aclose()
         if shared.redis is not None:
             await shared.redis.aclose()

@@ -4,7 +4,7 @@ The viewer joins the feed *before* reading what it missed, so nothing can
 fall between the two; frames the catch-up already sent are dropped by seq,
 and a hole in the live frames (the feed started after the catch-up ended)
 is filled from the room. So the stream carries every event after its start
-exactly once, in order. A viewer whose queue overflows gets ``resync`` with
+exactly once, in order. A viewer that falls too far behind gets ``resync`` with
 the last id it was sent, and the stream ends; so does one whose missing
 events cannot be read (the room stayed unavailable): it reconnects with that
 id, and no gap goes unsaid.
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from livecomments.errors import Unavailable
-from serve_app.feeds import FeedHub, Viewer
+from serve_app.feeds import FeedClosed, FeedHub
 from serve_app.rooms import RoomClient
 from serve_app.wire import comment_frame, event_frame, frame
 
@@ -29,10 +29,9 @@ async def viewer_stream(
     post_id: str,
     last_event_id: int | None,
     backlog: int,
-    queue_limit: int,
 ) -> AsyncIterator[bytes]:
-    viewer = Viewer(queue_limit)
-    feed = hub.join(post_id, viewer)
+    viewer = hub.join(post_id)
+    feed = viewer.feed
     last: int | None = last_event_id
     try:
         opening = [
@@ -53,12 +52,16 @@ async def viewer_stream(
             last = caught_up
             yield chunk
         while True:
-            items = await viewer.take()
-            if viewer.overflowed:
+            batch = await feed.take(viewer)
+            if batch is None:
                 yield frame("resync", {"lastEventId": last, "reason": "too_slow"}, None)
                 return
+            if batch.follows(last):
+                last = batch.last_seq if batch.last_seq is not None else last
+                yield batch.data
+                continue
             out: list[bytes] = []
-            for seq, data in items:
+            for seq, data in batch.entries:
                 if seq is None:
                     out.append(data)
                     continue
@@ -73,8 +76,10 @@ async def viewer_stream(
                 yield b"".join(out)
     except Unavailable:
         yield frame("resync", {"lastEventId": last, "reason": "room_unavailable"}, None)
+    except FeedClosed:
+        return
     finally:
-        await hub.leave(post_id, viewer)
+        await hub.leave(viewer)
 
 
 async def _catch_up(

@@ -47,38 +47,94 @@ async def collect_ids(stream, count: int) -> list[int]:
     return seen
 
 
+async def first_with_ids(stream) -> bytes:
+    while not ids(chunk := await anext(stream)):
+        pass
+    return chunk
+
+
 async def test_resume_then_live_is_gap_free_and_in_order(make_room):
     room = await make_room(ring_size=3)
     for i in range(6):
         await room.post(ALICE, f"old {i}")
     rooms = DirectRooms(room)
-    hub = FeedHub(rooms, "replica-test")
-    stream = viewer_stream(hub, rooms, "v1", last_event_id=1, backlog=0, queue_limit=100)
+    hub = FeedHub(rooms, "replica-test", limit=100)
+    stream = viewer_stream(hub, rooms, "v1", last_event_id=1, backlog=0)
     assert await collect_ids(stream, 5) == [2, 3, 4, 5, 6]
     for i in range(5):
         await room.post(ALICE, f"new {i}")
     assert await collect_ids(stream, 5) == [7, 8, 9, 10, 11]
     await stream.aclose()
     assert hub.rooms == 0
+    await hub.aclose()
 
 
-async def test_a_viewer_that_does_not_read_is_cut_off_with_resync(make_room):
+async def test_a_viewer_that_stops_reading_is_cut_off_with_resync(make_room):
     room = await make_room()
     rooms = DirectRooms(room)
-    hub = FeedHub(rooms, "replica-test")
-    slow = viewer_stream(hub, rooms, "v1", last_event_id=None, backlog=0, queue_limit=4)
-    fast = viewer_stream(hub, rooms, "v1", last_event_id=None, backlog=0, queue_limit=1000)
+    hub = FeedHub(rooms, "replica-test", limit=4)
+    slow = viewer_stream(hub, rooms, "v1", last_event_id=None, backlog=0)
+    fast = viewer_stream(hub, rooms, "v1", last_event_id=None, backlog=0)
     await asyncio.wait_for(anext(slow), 5)
     await asyncio.wait_for(anext(fast), 5)
-    for i in range(10):
+    slow_reads_once = asyncio.create_task(anext(slow))
+    for i in range(1, 11):
         await room.post(ALICE, f"flood {i}")
-    assert await collect_ids(fast, 10) == list(range(1, 11))
-    received: list[int] = []
+        assert await collect_ids(fast, 1) == [i]
+    received = ids(await asyncio.wait_for(slow_reads_once, 5))
     while not (chunk := await asyncio.wait_for(anext(slow), 5)).startswith(b"event: resync"):
         received += ids(chunk)
+    assert len(received) < 10
     assert received == list(range(1, len(received) + 1))
     assert f'"lastEventId":{len(received)}'.encode() in chunk
     with pytest.raises(StopAsyncIteration):
         await anext(slow)
     await fast.aclose()
-    await slow.aclose()
+    await hub.aclose()
+
+
+async def test_viewers_at_the_same_place_are_sent_the_same_bytes(make_room):
+    room = await make_room()
+    rooms = DirectRooms(room)
+    hub = FeedHub(rooms, "replica-test", limit=100)
+    streams = [viewer_stream(hub, rooms, "v1", last_event_id=0, backlog=0) for _ in range(3)]
+    for stream in streams:
+        await asyncio.wait_for(anext(stream), 5)
+    reads = [asyncio.create_task(first_with_ids(stream)) for stream in streams]
+    await room.post(ALICE, "hello")
+    chunks = [await asyncio.wait_for(read, 5) for read in reads]
+    assert ids(chunks[0]) == [1]
+    assert chunks[1] is chunks[0] and chunks[2] is chunks[0]
+    for stream in streams:
+        await stream.aclose()
+    await hub.aclose()
+
+
+async def test_a_quiet_room_gets_heartbeats(make_room):
+    room = await make_room()
+    rooms = DirectRooms(room)
+    hub = FeedHub(rooms, "replica-test", limit=100, heartbeat_s=0.2)
+    stream = viewer_stream(hub, rooms, "v1", last_event_id=None, backlog=0)
+    await asyncio.wait_for(anext(stream), 5)
+    while (chunk := await asyncio.wait_for(anext(stream), 5)).startswith(b"event: viewers"):
+        pass
+    assert chunk == b": ping\n\n"
+    await stream.aclose()
+    await hub.aclose()
+
+
+async def test_streams_end_when_the_hub_closes(make_room):
+    room = await make_room()
+    rooms = DirectRooms(room)
+    hub = FeedHub(rooms, "replica-test", limit=100)
+    stream = viewer_stream(hub, rooms, "v1", last_event_id=None, backlog=0)
+    await asyncio.wait_for(anext(stream), 5)
+    rest = asyncio.create_task(read_to_end(stream))
+    await hub.aclose()
+    assert all(chunk.startswith((b"event: viewers", b": ping")) for chunk in
+               await asyncio.wait_for(rest, 5))
+    assert hub.rooms == 0
+
+
+async def read_to_end(stream) -> list[bytes]:
+    return [chunk async for chunk in stream]
