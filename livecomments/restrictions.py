@@ -17,6 +17,7 @@ from storage.model import Restriction
 from storage.port import CommentStore
 
 CACHE_SECONDS = 1.0
+_UNKNOWN = object()
 
 
 class Restrictions(Protocol):
@@ -39,9 +40,11 @@ class StoreRestrictions:
         )
 
     async def get(self, user_id: str) -> Restriction | None:
-        if user_id not in self._cache:
-            self._cache[user_id] = await self._store.restriction(user_id)
-        return self._cache[user_id]
+        # One lookup: between a membership test and a read the entry may expire.
+        cached = self._cache.get(user_id, _UNKNOWN)
+        if cached is _UNKNOWN:
+            cached = self._cache[user_id] = await self._store.restriction(user_id)
+        return cached
 
     async def changed(self, user_id: str) -> None:
         self._cache.pop(user_id, None)

@@ -57,3 +57,21 @@ async def test_without_redis_bans_still_hold(store):
     assert (await view.get("u4")).kind is RestrictionKind.BAN
     assert await view.healthy() is False
     await dead.aclose()
+
+
+class TickingClock(FakeClock):
+    """Time moves on by ``step`` seconds at every look."""
+
+    def __init__(self, step: float) -> None:
+        super().__init__()
+        self.step = step
+
+    def monotonic(self) -> float:
+        self.advance(self.step)
+        return super().monotonic()
+
+
+async def test_store_view_answers_when_its_entry_expires_while_being_read(store):
+    view = StoreRestrictions(store, TickingClock(0.4))
+    for _ in range(5):
+        assert await view.get("u4") is None
