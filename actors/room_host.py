@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from actors.group_commit import GroupCommit
 from actors.video_room import VideoRoom
 from livecomments.clock import Clock, SystemClock
+from livecomments.errors import LiveCommentsError
 from livecomments.principal import Principal
 from livecomments.settings import Settings
 from storage.factory import store_from_url
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 RetireCallback = Callable[[str, list[str]], Awaitable[None]]
 NodeLookup = Callable[[], str]
 StatsSink = Callable[[dict], None]
+# post_id, author, text, flag, hidden: the arguments of ``RoomHost.post``.
+PostRequest = tuple[str, Principal, str, str | None, bool]
 STATS_EVERY_S = 10.0
 # The figures of ``RoomHost.stats`` that are exported as metrics: name -> (kind, help).
 HOST_FIGURES = {
@@ -128,6 +131,20 @@ class RoomHost:
         self, post_id: str, author: Principal, text: str, flag: str | None, hidden: bool
     ) -> RoomEvent:
         return await (await self.room(post_id)).post(author, text, flag, hidden)
+
+    async def post_many(self, posts: list[PostRequest]) -> list[RoomEvent | LiveCommentsError]:
+        """Several posts in one call, for any of the host's rooms (a replica
+        batches what arrives while its previous call is out); each answer is
+        the event or the room's refusal. Concurrent posts share one group
+        commit."""
+
+        async def one(request: PostRequest) -> RoomEvent | LiveCommentsError:
+            try:
+                return await self.post(*request)
+            except LiveCommentsError as exc:
+                return exc
+
+        return list(await asyncio.gather(*(one(request) for request in posts)))
 
     async def comment(self, post_id: str, seq: int) -> CommentRecord | None:
         return await (await self.room(post_id)).comment(seq)

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
+from cachetools import LRUCache
 
 from livecomments.clock import Clock
 from livecomments.errors import Unauthorized
 from storage.model import UserRecord
 
 ISSUER = "livecomments"
+VERIFIED_TOKENS = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,7 @@ class TokenService:
         self._public_key = public_key_pem
         self._issuer = issuer
         self._audience = audience
+        self._verified: LRUCache[str, tuple[Identity, int | float]] = LRUCache(VERIFIED_TOKENS)
 
     def issue(self, user: UserRecord) -> tuple[str, int]:
         """A signed token for ``user`` and its expiry in epoch milliseconds."""
@@ -57,6 +60,17 @@ class TokenService:
         return jwt.encode(claims, self._secret, algorithm="HS256"), expires * 1000
 
     def verify(self, token: str) -> Identity:
+        """The token's identity. A token seen before skips the signature
+        check (the same bytes verify the same way) but not the expiry."""
+        cached = self._verified.get(token)
+        if cached is None:
+            cached = self._verified[token] = self._decode(token)
+        identity, expiry = cached
+        if expiry * 1000 <= self._clock.now_ms():
+            raise Unauthorized("the token has expired", "token_expired")
+        return identity
+
+    def _decode(self, token: str) -> tuple[Identity, int | float]:
         try:
             alg = jwt.get_unverified_header(token).get("alg")
             if alg == "HS256":
@@ -77,13 +91,13 @@ class TokenService:
         except jwt.InvalidTokenError as exc:
             raise Unauthorized("the token is not valid", "invalid_token") from exc
         expiry = claims["exp"]
-        if not isinstance(expiry, int | float) or expiry * 1000 <= self._clock.now_ms():
-            raise Unauthorized("the token has expired", "token_expired")
+        if not isinstance(expiry, int | float) or isinstance(expiry, bool):
+            raise Unauthorized("the token's expiry is not a time", "invalid_token")
         subject = claims["sub"]
         if not isinstance(subject, str) or not subject:
             raise Unauthorized("the token has no subject", "invalid_token")
         name = claims.get("name") or claims.get("preferred_username") or subject
-        return Identity(subject, str(name))
+        return Identity(subject, str(name)), expiry
 
 
 def load_or_create_secret(data_dir: Path) -> str:

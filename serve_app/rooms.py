@@ -17,9 +17,10 @@ from cachetools import TTLCache
 from ray.exceptions import RayTaskError
 
 from actors.remote import HOST_FAILURES
-from actors.room_host import PollResult
+from actors.room_host import PollResult, PostRequest
 from livecomments.errors import LiveCommentsError, Unavailable
 from livecomments.principal import Principal
+from serve_app.post_batch import Batcher
 from storage.model import CommentRecord, RoomEvent
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class RoomClient:
     def __init__(self, manager: Any, cache_ttl: float = 300.0, max_rooms: int = 200_000) -> None:
         self._manager = manager
         self._cache: TTLCache[str, Any] = TTLCache(maxsize=max_rooms, ttl=cache_ttl)
+        self._batchers: dict[str, Batcher[PostRequest, RoomEvent]] = {}
 
     @staticmethod
     async def _call(entry: Any, method: str, *args: Any) -> Any:
@@ -86,16 +88,34 @@ class RoomClient:
         try:
             return await self._call(entry, method, post_id, *args)
         except HOST_FAILURES as exc:
+            raise await self._host_failed(entry, [post_id]) from exc
+
+    async def _host_failed(self, entry: Any, post_ids: list[str]) -> Unavailable:
+        """A write's host failed: forget where its rooms were and tell the
+        manager (which brings them back elsewhere). Nothing was acknowledged."""
+        self._batchers.pop(entry.name, None)
+        for post_id in post_ids:
             self._cache.pop(post_id, None)
-            await self._entry(post_id, entry.name)
-            raise Unavailable(
-                "the room was moving; nothing was saved, retry", "room_unavailable"
-            ) from exc
+        await self._entry(post_ids[0], entry.name)
+        return Unavailable("the room was moving; nothing was saved, retry", "room_unavailable")
 
     async def post(
         self, post_id: str, author: Principal, text: str, flag: str | None, hidden: bool
     ) -> RoomEvent:
-        return await self._write(post_id, "post", author, text, flag, hidden)
+        """Batched per host with the replica's other posts (``post_batch``)."""
+        entry = await self._entry(post_id)
+        batcher = self._batchers.get(entry.name)
+        if batcher is None:
+            batcher = self._batchers[entry.name] = Batcher(
+                lambda batch: self._post_many(entry, batch)
+            )
+        return await batcher.submit((post_id, author, text, flag, hidden))
+
+    async def _post_many(self, entry: Any, batch: list[PostRequest]) -> list[Any]:
+        try:
+            return await self._call(entry, "post_many", batch)
+        except HOST_FAILURES as exc:
+            raise await self._host_failed(entry, [request[0] for request in batch]) from exc
 
     async def comment(self, post_id: str, seq: int) -> CommentRecord | None:
         return await self._read(post_id, "comment", seq)

@@ -34,6 +34,19 @@ def test_issued_tokens_verify_and_expire(tokens, clock):
     assert expires_at == clock.now_ms() // 1000 * 1000 + 60_000
     identity = tokens.verify(token)
     assert (identity.user_id, identity.username) == ("u-1", "alice")
+    assert tokens.verify(token) == identity
+    clock.advance(60)
+    with pytest.raises(Unauthorized, match="expired"):
+        tokens.verify(token)
+
+
+def test_a_tampered_token_is_refused_after_the_genuine_one_was_seen(tokens):
+    token, _ = tokens.issue(USER)
+    tokens.verify(token)
+    header, _, signature = token.split(".")
+    forged = jwt.encode({"sub": "u-1", "name": "alice", "exp": 2**40}, "w" * 64, algorithm="HS256")
+    with pytest.raises(Unauthorized, match="not valid"):
+        tokens.verify(f"{header}.{forged.split('.')[1]}.{signature}")
 
 
 def test_expired_token(clock):

@@ -1,0 +1,76 @@
+"""Batching posts per host: at once when idle, gathered while calls are out."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from serve_app.post_batch import Batcher
+
+
+class Host:
+    """Answers each call when told to, recording the batches it got."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+        self.release: list[asyncio.Future[None]] = []
+
+    async def send(self, batch: list[str]) -> list[str | Exception]:
+        self.calls.append(batch)
+        gate = asyncio.get_running_loop().create_future()
+        self.release.append(gate)
+        await gate
+        return [ValueError(r) if r.startswith("bad") else r.upper() for r in batch]
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_posts_go_at_once_until_the_calls_are_out_then_together():
+    host = Host()
+    batcher = Batcher(host.send, max_in_flight=2)
+    answers = [asyncio.create_task(batcher.submit(r)) for r in ("a", "b", "c", "d", "e")]
+    await settle()
+    assert host.calls == [["a"], ["b"]]
+    host.release[0].set_result(None)
+    await settle()
+    assert host.calls == [["a"], ["b"], ["c", "d", "e"]]
+    for gate in host.release[1:]:
+        gate.set_result(None)
+    assert await asyncio.wait_for(asyncio.gather(*answers), 5) == ["A", "B", "C", "D", "E"]
+
+
+async def test_each_post_gets_its_own_refusal():
+    host = Host()
+    batcher = Batcher(host.send, max_in_flight=1)
+    first = asyncio.create_task(batcher.submit("x"))
+    rest = [asyncio.create_task(batcher.submit(r)) for r in ("ok", "bad one")]
+    await settle()
+    host.release[0].set_result(None)
+    await settle()
+    host.release[1].set_result(None)
+    assert await asyncio.wait_for(first, 5) == "X"
+    assert await asyncio.wait_for(rest[0], 5) == "OK"
+    with pytest.raises(ValueError, match="bad one"):
+        await asyncio.wait_for(rest[1], 5)
+
+
+async def test_a_failed_call_fails_every_post_in_it_and_the_next_call_goes_out():
+    calls: list[list[str]] = []
+
+    async def send(batch: list[str]) -> list[str]:
+        calls.append(batch)
+        if "boom" in batch:
+            raise ConnectionError("host gone")
+        return batch
+
+    batcher = Batcher(send, max_in_flight=1)
+    doomed = [asyncio.create_task(batcher.submit(r)) for r in ("boom", "p", "q")]
+    results = await asyncio.wait_for(asyncio.gather(*doomed, return_exceptions=True), 5)
+    assert isinstance(results[0], ConnectionError)
+    assert results[1:] == ["p", "q"]
+    assert calls == [["boom"], ["p", "q"]]
+    assert await asyncio.wait_for(batcher.submit("later"), 5) == "later"
