@@ -101,7 +101,8 @@ def run(server: Server, load: Load, label: str = "") -> dict:
         poster_results.append(result_out.recv())
         process.join()
     time.sleep(DRAIN_S)
-    cpu_used = server.cpu_seconds() - cpu_before
+    cpu_after = server.cpu_seconds()
+    cpu_used = {role: cpu_after[role] - cpu_before[role] for role in cpu_after}
 
     viewer_results = []
     for process, _, stop_in, result_out in viewers:
@@ -114,7 +115,7 @@ def run(server: Server, load: Load, label: str = "") -> dict:
 
 
 def _tally(load: Load, connected: int, failed: int, posters: list[dict], viewers: list[dict],
-           cpu_used: float, rss_delta: int) -> dict:
+           cpu_used: dict[str, float], rss_delta: int) -> dict:
     accepted = sum(sum(p["accepted"].values()) for p in posters)
     rejected: dict[str, int] = {}
     for p in posters:
@@ -132,6 +133,10 @@ def _tally(load: Load, connected: int, failed: int, posters: list[dict], viewers
         return round(float(numpy.percentile(values, q)), 2) if len(values) else None
 
     deliveries = received - duplicates
+
+    def per_delivery(seconds: float) -> float | None:
+        return round(seconds / deliveries * 1e6, 1) if deliveries else None
+
     return {
         "videos": load.videos, "viewers_per_video": load.viewers_per_video,
         "rate": load.rate, "duration_s": load.duration,
@@ -144,8 +149,10 @@ def _tally(load: Load, connected: int, failed: int, posters: list[dict], viewers
         "latency_ms": {"p50": pct(latencies, 50), "p95": pct(latencies, 95),
                        "p99": pct(latencies, 99), "max": pct(latencies, 100)},
         "post_ms": {"p50": pct(post_ms, 50), "p99": pct(post_ms, 99)},
-        "server_cpu_s": round(cpu_used, 2),
-        "server_cpu_us_per_delivery": round(cpu_used / deliveries * 1e6, 1) if deliveries else None,
+        "server_cpu_s": round(sum(cpu_used.values()), 2),
+        "server_cpu_us_per_delivery": per_delivery(sum(cpu_used.values())),
+        "server_cpu_us_per_delivery_by_role": {
+            role: per_delivery(seconds) for role, seconds in cpu_used.items()},
         "front_rss_per_viewer_kb": round(rss_delta / connected / 1024, 1) if connected else None,
         "client_cpu_s": round(sum(client_cpu), 2),
         "client_saturated": busiest > CLIENT_SATURATED,

@@ -26,6 +26,12 @@ BENCH_ENV = {
 }
 
 
+def _role(server: str, is_root: bool, title: str) -> str:
+    if "ServeReplica" in title or (server == "reference" and is_root):
+        return "front"
+    return "hosts" if "RoomHost" in title else "ray"
+
+
 @dataclass
 class Server:
     name: str
@@ -48,15 +54,20 @@ class Server:
         except psutil.NoSuchProcess:
             return []
 
-    def cpu_seconds(self) -> float:
-        total = 0.0
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds so far by role: ``front`` (the Serve replicas, or the
+        reference's one process), ``hosts`` (room hosts) and ``ray`` (the
+        rest of the tree: raylet, GCS, dashboard, controller, proxy)."""
+        roles = {"front": 0.0, "hosts": 0.0, "ray": 0.0}
         for process in self.processes():
             try:
                 times = process.cpu_times()
-                total += times.user + times.system + times.children_user + times.children_system
+                title = " ".join(process.cmdline())
             except psutil.Error:
                 continue
-        return total
+            used = times.user + times.system + times.children_user + times.children_system
+            roles[_role(self.name, process.pid == self.root_pid, title)] += used
+        return roles
 
     def front_rss(self) -> int:
         """Resident memory of the process that holds the streams."""
