@@ -238,9 +238,9 @@ class SendWatch:
 class FeedHub:
     """The feeds of one replica, created on a room's first viewer and
     stopped when its last viewer leaves. One ticker serves them all: it
-    sends ``: ping`` to rooms quiet for half the heartbeat period and
-    cancels streams whose write has been stuck for ``send_timeout``
-    seconds (a client that stopped reading but keeps the connection)."""
+    sends ``: ping`` to quiet rooms and cancels streams whose write has been
+    stuck for ``send_timeout`` seconds (a client that stopped reading but
+    keeps the connection)."""
 
     def __init__(
         self, rooms: RoomClient, subscriber: str, limit: int,
@@ -304,12 +304,15 @@ class FeedHub:
         return sum(len(feed.viewers) for feed in self._feeds.values())
 
     async def _tick(self) -> None:
-        period = self._heartbeat_s / 2
+        """Every third of the heartbeat period: rooms quiet for two thirds of
+        it get ``: ping`` (so each viewer hears something at least once a period)."""
+        every = min(self._heartbeat_s / 3, self._send_timeout_s / 3)
+        quiet = self._heartbeat_s * 2 / 3
         while True:
-            await asyncio.sleep(min(period, self._send_timeout_s / 3))
+            await asyncio.sleep(every)
             now = time.monotonic()
             for feed in self._feeds.values():
-                if now - feed.last_flush >= period:
+                if now - feed.last_flush >= quiet:
                     feed.append(None, PING)
                     feed.flush_soon()
             stuck = [w for w in self._watches if w.since and now - w.since > self._send_timeout_s]

@@ -38,19 +38,24 @@ async def viewer_stream(
             f"retry: {RETRY_MS}\n\n".encode(),
             frame("viewers", {"count": max(feed.total_viewers, 1)}),
         ]
-        head = (await rooms.events_after(post_id, 0, 0)).head
         if last_event_id is None:
-            last = head
+            # A new viewer follows from now: the feed's position when it has
+            # one (no call to the room), and every later event comes through
+            # the feed, which it joined first.
+            last = feed.head
+            if last is None:
+                last = (await rooms.events_after(post_id, 0, 0)).head
             if backlog:
-                page, _ = await rooms.comments(post_id, head + 1, backlog)
+                page, _ = await rooms.comments(post_id, last + 1, backlog)
                 opening += [comment_frame(record) for record in reversed(page)]
+            yield b"".join(opening)
         else:
             # An id beyond the head names events that do not exist: follow from the head.
-            last = min(last_event_id, head)
-        yield b"".join(opening)
-        async for chunk, caught_up in _catch_up(rooms, post_id, last):
-            last = caught_up
-            yield chunk
+            last = min(last_event_id, (await rooms.events_after(post_id, 0, 0)).head)
+            yield b"".join(opening)
+            async for chunk, caught_up in _catch_up(rooms, post_id, last):
+                last = caught_up
+                yield chunk
         while True:
             batch = await feed.take(viewer)
             if batch is None:

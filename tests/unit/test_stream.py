@@ -20,6 +20,7 @@ class DirectRooms:
 
     def __init__(self, room: VideoRoom) -> None:
         self.room = room
+        self.reads = 0
 
     async def poll(self, post_id, after_seq, subscriber, viewers, limit, timeout) -> PollResult:
         total = self.room.report_viewers(subscriber, viewers, ttl=60)
@@ -29,6 +30,7 @@ class DirectRooms:
         return PollResult(events, self.room.head, total)
 
     async def events_after(self, post_id, after_seq, limit) -> PollResult:
+        self.reads += 1
         events = await self.room.events_after(after_seq, limit)
         return PollResult(events, self.room.head, self.room.viewers)
 
@@ -138,3 +140,24 @@ async def test_streams_end_when_the_hub_closes(make_room):
 
 async def read_to_end(stream) -> list[bytes]:
     return [chunk async for chunk in stream]
+
+
+async def test_a_new_viewer_of_a_live_feed_starts_from_it_without_reading_the_room(make_room):
+    room = await make_room()
+    await room.post(ALICE, "before anyone watched")
+    rooms = DirectRooms(room)
+    hub = FeedHub(rooms, "replica-test", limit=100)
+    first = viewer_stream(hub, rooms, "v1", last_event_id=None, backlog=0)
+    await asyncio.wait_for(anext(first), 5)
+    await room.post(ALICE, "while the first watched")
+    assert await collect_ids(first, 1) == [2]
+    reads = rooms.reads
+    second = viewer_stream(hub, rooms, "v1", last_event_id=None, backlog=0)
+    await asyncio.wait_for(anext(second), 5)
+    assert rooms.reads == reads
+    await room.post(ALICE, "for both")
+    assert await collect_ids(second, 1) == [3]
+    assert await collect_ids(first, 1) == [3]
+    await first.aclose()
+    await second.aclose()
+    await hub.aclose()
