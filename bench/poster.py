@@ -33,12 +33,13 @@ async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     return status
 
 
-def run_poster(url: str, tokens: list[str], videos: list[str], rate: float,
+def run_poster(url: str, ports: int, tokens: list[str], videos: list[str], rate: float,
                duration: float, start_at: float, result_pipe) -> None:
     """Process entry: post ``rate`` comments/s for ``duration`` s from ``start_at``
-    (epoch seconds), spread over the users and videos; send back the tally."""
+    (epoch seconds), spread over the users, the videos and the ``ports``
+    replica ports from the URL's; send back the tally."""
     parts = urlsplit(url)
-    host, port = parts.hostname, parts.port
+    host, base_port = parts.hostname, parts.port
 
     async def main() -> None:
         accepted: dict[str, int] = {video: 0 for video in videos}
@@ -46,7 +47,7 @@ def run_poster(url: str, tokens: list[str], videos: list[str], rate: float,
         post_latency = array("d")
         due: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
 
-        async def connection() -> None:
+        async def connection(port: int) -> None:
             reader, writer = await asyncio.open_connection(host, port)
             try:
                 while (item := await due.get()) is not None:
@@ -72,7 +73,8 @@ def run_poster(url: str, tokens: list[str], videos: list[str], rate: float,
             finally:
                 writer.close()
 
-        workers = [asyncio.create_task(connection()) for _ in range(CONNECTIONS)]
+        workers = [asyncio.create_task(connection(base_port + n % ports))
+                   for n in range(CONNECTIONS)]
         await asyncio.sleep(max(0.0, start_at - time.time()))
         total = int(rate * duration)
         began, began_epoch = time.monotonic(), time.time()

@@ -28,7 +28,9 @@ from bench.scenario import Load, run
 SCENARIOS = {
     "s1": Load(videos=1, viewers_per_video=2000, rate=5, duration=30, client_processes=2),
     "s2": Load(videos=100, viewers_per_video=20, rate=200, duration=30),
-    "s3": Load(videos=1000, viewers_per_video=50, rate=0.1, duration=30, client_processes=2),
+    # 50,000 streams: a process may hold 20,000 files here, so 4 replicas and 4 clients.
+    "s3": Load(videos=1000, viewers_per_video=50, rate=0.1, duration=30, client_processes=4,
+               replicas=4),
     "s4": Load(videos=100, viewers_per_video=1, rate=5000, duration=20, users=1000, posters=2),
 }
 SWEEP = (1, 2, 5, 10, 15, 20, 25, 30, 40, 50)
@@ -88,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int)
     parser.add_argument("--clients", type=int, help="viewer processes")
     parser.add_argument("--posters", type=int, help="poster processes")
+    parser.add_argument("--replicas", type=int,
+                        help="livecomments replicas (on consecutive ports; viewers pick by video)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -101,12 +105,14 @@ def main(argv: list[str] | None = None) -> int:
                                              duration=10))
     overrides = {"videos": args.videos, "viewers_per_video": args.viewers, "rate": args.rate,
                  "duration": args.duration, "users": args.users,
-                 "client_processes": args.clients, "posters": args.posters}
+                 "client_processes": args.clients, "posters": args.posters,
+                 "replicas": args.replicas}
     load = replace(load, **{k: v for k, v in overrides.items() if v is not None})
 
     report: dict = {"scenario": args.scenario, "load": load.__dict__, "runs": {}}
-    targets = [("livecomments", lambda: servers.running(args.url, args.pid) if args.url
-                else servers.start_livecomments(LIVECOMMENTS_PORT))]
+    targets = [("livecomments", lambda: servers.running(args.url, args.pid, load.replicas)
+                if args.url
+                else servers.start_livecomments(LIVECOMMENTS_PORT, load.replicas))]
     if not args.no_reference:
         targets.append(("reference", lambda: servers.start_reference(REFERENCE_PORT)))
     for name, start in targets:

@@ -36,6 +36,7 @@ class Load:
     users: int = 20
     client_processes: int = 2
     posters: int = 1
+    replicas: int = 1
 
 
 def _users(url: str, count: int) -> list[str]:
@@ -70,8 +71,8 @@ def run(server: Server, load: Load, label: str = "") -> dict:
         ready_out, ready_in = context.Pipe(duplex=False)
         stop_out, stop_in = context.Pipe(duplex=False)
         result_out, result_in = context.Pipe(duplex=False)
-        process = context.Process(target=run_viewers,
-                                  args=(host, port, chunk, ready_in, stop_out, result_in))
+        process = context.Process(target=run_viewers, args=(
+            host, port, server.ports, chunk, ready_in, stop_out, result_in))
         process.start()
         viewers.append((process, ready_out, stop_in, result_out))
     connected = failed = 0
@@ -87,7 +88,7 @@ def run(server: Server, load: Load, label: str = "") -> dict:
     for n in range(load.posters):
         result_out, result_in = context.Pipe(duplex=False)
         process = context.Process(target=run_poster, args=(
-            server.url, tokens[n::load.posters], videos, load.rate / load.posters,
+            server.url, server.ports, tokens[n::load.posters], videos, load.rate / load.posters,
             load.duration, start_at, result_in))
         process.start()
         posters.append((process, result_out))
@@ -150,6 +151,7 @@ def _tally(load: Load, connected: int, failed: int, posters: list[dict], viewers
                        "p99": pct(latencies, 99), "max": pct(latencies, 100)},
         "post_ms": {"p50": pct(post_ms, 50), "p99": pct(post_ms, 99)},
         "server_cpu_s": round(sum(cpu_used.values()), 2),
+        "server_cores": round(sum(cpu_used.values()) / (load.duration + DRAIN_S), 3),
         "server_cpu_us_per_delivery": per_delivery(sum(cpu_used.values())),
         "server_cpu_us_per_delivery_by_role": {
             role: per_delivery(seconds) for role, seconds in cpu_used.items()},

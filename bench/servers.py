@@ -38,6 +38,7 @@ class Server:
     url: str
     process: subprocess.Popen | None = None
     root_pid: int | None = None
+    ports: int = 1  # replicas serving on consecutive ports from the URL's
     _data: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
 
     @property
@@ -70,14 +71,16 @@ class Server:
         return roles
 
     def front_rss(self) -> int:
-        """Resident memory of the process that holds the streams."""
+        """Resident memory of the processes that hold the streams."""
+        total = 0
         for process in self.processes():
             try:
-                if self.name == "reference" or "ServeReplica" in " ".join(process.cmdline()):
-                    return process.memory_info().rss
+                title = " ".join(process.cmdline())
+                if _role(self.name, process.pid == self.root_pid, title) == "front":
+                    total += process.memory_info().rss
             except psutil.Error:
                 continue
-        return 0
+        return total
 
     def stop(self) -> None:
         if self.process is not None:
@@ -112,14 +115,15 @@ def start_livecomments(port: int, replicas: int = 1) -> Server:
     log = open(os.path.join(data.name, "serve.log"), "w")
     process = subprocess.Popen([sys.executable, "-m", "livecomments.cli", "serve"], env=env,
                                stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, process)
+        for replica in range(replicas):
+            _wait_healthy(f"http://127.0.0.1:{port + replica}", process)
     except RuntimeError:
         log.close()
         sys.stderr.write(open(log.name).read()[-3000:])
         raise
-    return Server("livecomments", url, process, process.pid, data)
+    return Server("livecomments", f"http://127.0.0.1:{port}", process, process.pid, replicas,
+                  data)
 
 
 def start_reference(port: int) -> Server:
@@ -130,6 +134,6 @@ def start_reference(port: int) -> Server:
     return Server("reference", url, process, process.pid)
 
 
-def running(url: str, pid: int | None) -> Server:
+def running(url: str, pid: int | None, replicas: int = 1) -> Server:
     """A service someone else started; pass its root pid to measure its CPU."""
-    return Server("livecomments", url.rstrip("/"), None, pid)
+    return Server("livecomments", url.rstrip("/"), None, pid, replicas)
