@@ -89,7 +89,8 @@ class SseViewer(asyncio.Protocol):
 
     def _frames(self, data: bytes) -> None:
         now = time.time()
-        *frames, self.frames = (self.frames + data).split(b"\n\n")
+        # sse-starlette (the reference) ends lines with CRLF, livecomments with LF.
+        *frames, self.frames = (self.frames + data).replace(b"\r\n", b"\n").split(b"\n\n")
         tally = self.tally
         for frame in frames:
             if not self.announced.done() and b"event: viewers" in frame:
