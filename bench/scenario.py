@@ -50,6 +50,17 @@ def _users(url: str, count: int) -> list[str]:
     return tokens
 
 
+def _warm_up(url: str, token: str, videos: list[str]) -> None:
+    """One comment to each video before any viewer connects: rooms open and
+    every code path has run once, so the first measured comment is not also
+    the first one the service ever handled (viewers start from now and never
+    see these)."""
+    with httpx.Client(base_url=url, timeout=60,
+                      headers={"Authorization": f"Bearer {token}"}) as client:
+        for video in videos:
+            client.post(f"/api/posts/{video}/comments", json={"comment": "warm-up"})
+
+
 def _progress(text: str) -> None:
     sys.stderr.write(f"\r\x1b[K{text}")
     sys.stderr.flush()
@@ -62,6 +73,8 @@ def run(server: Server, load: Load, label: str = "") -> dict:
     videos = [f"bench-{tag}-{v}" for v in range(load.videos)]
     _progress(f"{label} registering {load.users} users")
     tokens = _users(server.url, load.users)
+    _progress(f"{label} warming up {load.videos} videos")
+    _warm_up(server.url, tokens[0], videos)
     assignments = [(video, v * load.viewers_per_video + i) for v, video in enumerate(videos)
                    for i in range(load.viewers_per_video)]
     chunks = [assignments[n::load.client_processes] for n in range(load.client_processes)]
