@@ -11,9 +11,11 @@ import threading
 from dataclasses import replace
 
 import pytest
+from cassandra import ConsistencyLevel, OperationTimedOut, WriteTimeout
 
 from livecomments.errors import Conflict, SequenceConflict, StoreUnavailable
 from livecomments.settings import Settings, SettingsError
+from storage.cassandra import SCHEMA, CassandraCommentStore
 from storage.cassandra_bridge import (
     ONE,
     READ,
@@ -25,12 +27,6 @@ from storage.cassandra_bridge import (
     _execute,
     schema_statements,
 )
-
-pytest.importorskip("cassandra", reason="the cassandra-driver extra is not installed")
-
-from cassandra import ConsistencyLevel, OperationTimedOut, WriteTimeout
-
-from storage.cassandra import SCHEMA, CassandraCommentStore
 from storage.factory import store_from_url
 from storage.model import EventKind, Restriction, RestrictionKind, RoomEvent, Strike
 from tests.contract.cql_sim import SimCluster

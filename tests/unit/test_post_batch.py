@@ -15,29 +15,31 @@ class Host:
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
         self.release: list[asyncio.Future[None]] = []
+        self._arrived = asyncio.Event()
 
     async def send(self, batch: list[str]) -> list[str | Exception]:
         self.calls.append(batch)
         gate = asyncio.get_running_loop().create_future()
         self.release.append(gate)
+        self._arrived.set()
         await gate
         return [ValueError(r) if r.startswith("bad") else r.upper() for r in batch]
 
-
-async def settle() -> None:
-    for _ in range(5):
-        await asyncio.sleep(0)
+    async def calls_arrived(self, count: int) -> list[list[str]]:
+        """The calls once ``count`` have arrived (within 5 s)."""
+        while len(self.calls) < count:
+            self._arrived.clear()
+            await asyncio.wait_for(self._arrived.wait(), 5)
+        return self.calls
 
 
 async def test_posts_go_at_once_until_the_calls_are_out_then_together():
     host = Host()
     batcher = Batcher(host.send, max_in_flight=2)
     answers = [asyncio.create_task(batcher.submit(r)) for r in ("a", "b", "c", "d", "e")]
-    await settle()
-    assert host.calls == [["a"], ["b"]]
+    assert await host.calls_arrived(2) == [["a"], ["b"]]
     host.release[0].set_result(None)
-    await settle()
-    assert host.calls == [["a"], ["b"], ["c", "d", "e"]]
+    assert await host.calls_arrived(3) == [["a"], ["b"], ["c", "d", "e"]]
     for gate in host.release[1:]:
         gate.set_result(None)
     assert await asyncio.wait_for(asyncio.gather(*answers), 5) == ["A", "B", "C", "D", "E"]
@@ -48,9 +50,9 @@ async def test_each_post_gets_its_own_refusal():
     batcher = Batcher(host.send, max_in_flight=1)
     first = asyncio.create_task(batcher.submit("x"))
     rest = [asyncio.create_task(batcher.submit(r)) for r in ("ok", "bad one")]
-    await settle()
+    await host.calls_arrived(1)
     host.release[0].set_result(None)
-    await settle()
+    await host.calls_arrived(2)
     host.release[1].set_result(None)
     assert await asyncio.wait_for(first, 5) == "X"
     assert await asyncio.wait_for(rest[0], 5) == "OK"

@@ -55,28 +55,51 @@ async def first_with_ids(stream) -> bytes:
     return chunk
 
 
-async def test_resume_then_live_is_gap_free_and_in_order(make_room):
-    room = await make_room(ring_size=3)
+class Watching:
+    """One room, its hub on a replica, and streams of it."""
+
+    def __init__(self, room: VideoRoom, **hub_options) -> None:
+        self.room = room
+        self.rooms = DirectRooms(room)
+        self.hub = FeedHub(self.rooms, "replica-test", **{"limit": 100} | hub_options)
+
+    def stream(self, last_event_id: int | None = None):
+        return viewer_stream(self.hub, self.rooms, "v1", last_event_id=last_event_id, backlog=0)
+
+
+@pytest.fixture
+async def watching(make_room):
+    """``await watching(ring_size, **hub_options)``: a fresh room watched;
+    the hubs close at the end."""
+    made: list[Watching] = []
+
+    async def watch(ring_size: int = 4, **hub_options) -> Watching:
+        made.append(Watching(await make_room(ring_size=ring_size), **hub_options))
+        return made[-1]
+
+    yield watch
+    for watched in made:
+        await watched.hub.aclose()
+
+
+async def test_resume_then_live_is_gap_free_and_in_order(watching):
+    watched = await watching(ring_size=3)
+    room = watched.room
     for i in range(6):
         await room.post(ALICE, f"old {i}")
-    rooms = DirectRooms(room)
-    hub = FeedHub(rooms, "replica-test", limit=100)
-    stream = viewer_stream(hub, rooms, "v1", last_event_id=1, backlog=0)
+    stream = watched.stream(last_event_id=1)
     assert await collect_ids(stream, 5) == [2, 3, 4, 5, 6]
     for i in range(5):
         await room.post(ALICE, f"new {i}")
     assert await collect_ids(stream, 5) == [7, 8, 9, 10, 11]
     await stream.aclose()
-    assert hub.rooms == 0
-    await hub.aclose()
+    assert watched.hub.rooms == 0
 
 
-async def test_a_viewer_that_stops_reading_is_cut_off_with_resync(make_room):
-    room = await make_room()
-    rooms = DirectRooms(room)
-    hub = FeedHub(rooms, "replica-test", limit=4)
-    slow = viewer_stream(hub, rooms, "v1", last_event_id=None, backlog=0)
-    fast = viewer_stream(hub, rooms, "v1", last_event_id=None, backlog=0)
+async def test_a_viewer_that_stops_reading_is_cut_off_with_resync(watching):
+    watched = await watching(limit=4)
+    room = watched.room
+    slow, fast = watched.stream(), watched.stream()
     await asyncio.wait_for(anext(slow), 5)
     await asyncio.wait_for(anext(fast), 5)
     slow_reads_once = asyncio.create_task(anext(slow))
@@ -92,44 +115,34 @@ async def test_a_viewer_that_stops_reading_is_cut_off_with_resync(make_room):
     with pytest.raises(StopAsyncIteration):
         await anext(slow)
     await fast.aclose()
-    await hub.aclose()
 
 
-async def test_viewers_at_the_same_place_are_sent_the_same_bytes(make_room):
-    room = await make_room()
-    rooms = DirectRooms(room)
-    hub = FeedHub(rooms, "replica-test", limit=100)
-    streams = [viewer_stream(hub, rooms, "v1", last_event_id=0, backlog=0) for _ in range(3)]
+async def test_viewers_at_the_same_place_are_sent_the_same_bytes(watching):
+    watched = await watching()
+    streams = [watched.stream(last_event_id=0) for _ in range(3)]
     for stream in streams:
         await asyncio.wait_for(anext(stream), 5)
     reads = [asyncio.create_task(first_with_ids(stream)) for stream in streams]
-    await room.post(ALICE, "hello")
+    await watched.room.post(ALICE, "hello")
     chunks = [await asyncio.wait_for(read, 5) for read in reads]
     assert ids(chunks[0]) == [1]
     assert chunks[1] is chunks[0] and chunks[2] is chunks[0]
     for stream in streams:
         await stream.aclose()
-    await hub.aclose()
 
 
-async def test_a_quiet_room_gets_heartbeats(make_room):
-    room = await make_room()
-    rooms = DirectRooms(room)
-    hub = FeedHub(rooms, "replica-test", limit=100, heartbeat_s=0.2)
-    stream = viewer_stream(hub, rooms, "v1", last_event_id=None, backlog=0)
+async def test_a_quiet_room_gets_heartbeats(watching):
+    stream = (await watching(heartbeat_s=0.2)).stream()
     await asyncio.wait_for(anext(stream), 5)
     while (chunk := await asyncio.wait_for(anext(stream), 5)).startswith(b"event: viewers"):
         pass
     assert chunk == b": ping\n\n"
     await stream.aclose()
-    await hub.aclose()
 
 
-async def test_streams_end_when_the_hub_closes(make_room):
-    room = await make_room()
-    rooms = DirectRooms(room)
-    hub = FeedHub(rooms, "replica-test", limit=100)
-    stream = viewer_stream(hub, rooms, "v1", last_event_id=None, backlog=0)
+async def test_streams_end_when_the_hub_closes(watching):
+    watched = await watching()
+    hub, stream = watched.hub, watched.stream()
     await asyncio.wait_for(anext(stream), 5)
     rest = asyncio.create_task(read_to_end(stream))
     await hub.aclose()
@@ -142,17 +155,16 @@ async def read_to_end(stream) -> list[bytes]:
     return [chunk async for chunk in stream]
 
 
-async def test_a_new_viewer_of_a_live_feed_starts_from_it_without_reading_the_room(make_room):
-    room = await make_room()
+async def test_a_new_viewer_of_a_live_feed_starts_from_it_without_reading_the_room(watching):
+    watched = await watching()
+    room, rooms = watched.room, watched.rooms
     await room.post(ALICE, "before anyone watched")
-    rooms = DirectRooms(room)
-    hub = FeedHub(rooms, "replica-test", limit=100)
-    first = viewer_stream(hub, rooms, "v1", last_event_id=None, backlog=0)
+    first = watched.stream()
     await asyncio.wait_for(anext(first), 5)
     await room.post(ALICE, "while the first watched")
     assert await collect_ids(first, 1) == [2]
     reads = rooms.reads
-    second = viewer_stream(hub, rooms, "v1", last_event_id=None, backlog=0)
+    second = watched.stream()
     await asyncio.wait_for(anext(second), 5)
     assert rooms.reads == reads
     await room.post(ALICE, "for both")
@@ -160,4 +172,3 @@ async def test_a_new_viewer_of_a_live_feed_starts_from_it_without_reading_the_ro
     assert await collect_ids(first, 1) == [3]
     await first.aclose()
     await second.aclose()
-    await hub.aclose()
