@@ -55,7 +55,6 @@ class Batch:
     in it (None when it holds only announcements and pings)."""
 
     start: int
-    end: int
     entries: list[tuple[int | None, bytes]]
     data: bytes
     first_seq: int | None
@@ -68,7 +67,11 @@ class Batch:
         first, last = (seqs[0], seqs[-1]) if seqs else (None, None)
         gapless = not seqs or last - first + 1 == len(seqs)
         data = b"".join(data for _, data in entries)
-        return cls(start, start + len(entries), entries, data, first, last, gapless)
+        return cls(start, entries, data, first, last, gapless)
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.entries)
 
     def follows(self, last: int) -> bool:
         """Whether ``data`` can be sent whole to a viewer that has seen up to ``last``."""
@@ -117,7 +120,15 @@ class RoomFeed:
     def join(self) -> Viewer:
         viewer = Viewer(self, self._published)
         self.viewers.add(viewer)
+        self.total_viewers += 1
+        self.announce_viewers()
         return viewer
+
+    def leave(self, viewer: Viewer) -> None:
+        self.viewers.discard(viewer)
+        self.total_viewers = max(0, self.total_viewers - 1)
+        if self.viewers:
+            self.announce_viewers()
 
     async def take(self, viewer: Viewer) -> Batch | None:
         """The frames published since the viewer's position, waiting until
@@ -205,7 +216,8 @@ class RoomFeed:
 
     def announce_viewers(self) -> None:
         """Send a ``viewers`` event when the count changed, at most every 2 s
-        (a change inside that window is sent when it ends)."""
+        (a change inside that window is sent when it ends), with whatever
+        else is waiting to be published."""
         total = max(self.total_viewers, len(self.viewers))
         last, when = self._announced
         if total == last:
@@ -218,11 +230,11 @@ class RoomFeed:
             return
         self._announced = (total, time.monotonic())
         self.append(None, frame("viewers", {"count": total}))
+        self.flush_soon()
 
     def _announce_later(self) -> None:
         self._pending_announce = None
         self.announce_viewers()
-        self.flush_soon()
 
 
 class SendWatch:
@@ -265,20 +277,12 @@ class FeedHub:
             )
             feed.start()
         self._start_ticker()
-        viewer = feed.join()
-        feed.total_viewers += 1
-        feed.announce_viewers()
-        feed.flush_soon()
-        return viewer
+        return feed.join()
 
     async def leave(self, viewer: Viewer) -> None:
         feed = viewer.feed
-        feed.viewers.discard(viewer)
-        feed.total_viewers = max(0, feed.total_viewers - 1)
-        if feed.viewers:
-            feed.announce_viewers()
-            feed.flush_soon()
-        elif self._feeds.get(feed.post_id) is feed:
+        feed.leave(viewer)
+        if not feed.viewers and self._feeds.get(feed.post_id) is feed:
             del self._feeds[feed.post_id]
             await feed.aclose()
 
