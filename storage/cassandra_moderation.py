@@ -16,6 +16,7 @@ import uuid
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
+from typing import Any
 
 from livecomments.errors import Conflict, StoreUnavailable
 from storage.cassandra_bridge import COUNTER, LOGGED, READ, SERIAL, Cql, CqlSession
@@ -106,6 +107,27 @@ async def walk_buckets(cql: CqlSession, feed: str, top: int, floor: int = 0) -> 
         top = rows[-1].bucket - 1
 
 
+async def newest_pages(
+    cql: CqlSession, feed: str, statement: str, before: tuple[int, str] | None,
+    cursor_of: Callable[[Any], tuple[int, str]], size_for: Callable[[], int],
+) -> AsyncIterator[list]:
+    """Pages of ``statement`` (bound as bucket, cursor time, cursor key, size)
+    over the buckets of ``feed``, newest first, from ``before``; each page
+    asks for ``size_for()`` rows, and the next starts after ``cursor_of``
+    the last row."""
+    at, key = before or (FAR, "")
+    async with aclosing(walk_buckets(cql, feed, at // DAY_MS)) as days:
+        async for day in days:
+            cursor = (at, key)
+            while True:
+                size = size_for()
+                rows = await cql.rows(statement, (day, *cursor, size))
+                yield rows
+                if len(rows) < size:
+                    break
+                cursor = cursor_of(rows[-1])
+
+
 def page_size(missing: int) -> int:
     """How many rows to ask for when some of them may be filtered out."""
     return min(max(2 * missing, 32), 1000)
@@ -158,25 +180,20 @@ class CassandraModeration:
     async def queue(self, before: tuple[int, str] | None, limit: int) -> list[QueueItem]:
         """Walks the days of ``queue_by_activity``; an entry counts only if
         its item's ``last_at`` is still the entry's (older ones are stale)."""
-        at, key = before or (FAR, "")
         found: list[QueueItem] = []
         if limit <= 0:
             return found
-        async with aclosing(walk_buckets(self._cql, "queue", at // DAY_MS)) as days:
-            async for day in days:
-                cursor = (at, key)
-                while True:
-                    size = page_size(limit - len(found))
-                    rows = await self._cql.rows("activity_page", (day, *cursor, size))
-                    items = await asyncio.gather(*(self._queue_item(r.queue_key) for r in rows))
-                    for row, item in zip(rows, items, strict=True):
-                        if item is not None and item.last_at == row.last_at:
-                            found.append(item)
-                            if len(found) == limit:
-                                return found
-                    if len(rows) < size:
-                        break
-                    cursor = (rows[-1].last_at, rows[-1].queue_key)
+        pages = newest_pages(self._cql, "queue", "activity_page", before,
+                             lambda row: (row.last_at, row.queue_key),
+                             lambda: page_size(limit - len(found)))
+        async with aclosing(pages) as rows_of:
+            async for rows in rows_of:
+                items = await asyncio.gather(*(self._queue_item(r.queue_key) for r in rows))
+                for row, item in zip(rows, items, strict=True):
+                    if item is not None and item.last_at == row.last_at:
+                        found.append(item)
+                        if len(found) == limit:
+                            return found
         return found
 
     async def _queue_item(self, key: str) -> QueueItem | None:
@@ -238,23 +255,18 @@ class CassandraModeration:
         ])
 
     async def actions(self, before: tuple[int, str] | None, limit: int) -> list[Action]:
-        at, key = before or (FAR, "")
         found: list[Action] = []
         if limit <= 0:
             return found
-        async with aclosing(walk_buckets(self._cql, "actions", at // DAY_MS)) as days:
-            async for day in days:
-                cursor = (at, key)
-                while True:
-                    size = min(limit - len(found), 1000)
-                    rows = await self._cql.rows("action_page", (day, *cursor, size))
-                    found += [Action(r.action_id, r.at, r.actor_id, r.action, r.target, r.detail)
-                              for r in rows]
-                    if len(found) == limit:
-                        return found
-                    if len(rows) < size:
-                        break
-                    cursor = (rows[-1].at, rows[-1].action_id)
+        pages = newest_pages(self._cql, "actions", "action_page", before,
+                             lambda row: (row.at, row.action_id),
+                             lambda: min(limit - len(found), 1000))
+        async with aclosing(pages) as rows_of:
+            async for rows in rows_of:
+                found += [Action(r.action_id, r.at, r.actor_id, r.action, r.target, r.detail)
+                          for r in rows]
+                if len(found) == limit:
+                    return found
         return found
 
     async def comments_by(self, user_id: str, since_ms: int, limit: int) -> list[CommentRecord]:
