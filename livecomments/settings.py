@@ -59,7 +59,7 @@ class Settings:
     actor_per_room: bool = False
     room_idle_seconds: int = 300
     heartbeat_seconds: float = 15.0
-    viewer_buffer: int = 1000
+    viewer_buffer_kb: int = 256
     max_streams: int = 100_000
     drain_seconds: int = 30
     room_rate_limit: RateLimit = RateLimit(100, 1)
@@ -116,7 +116,7 @@ class Settings:
             actor_per_room=_bool(get, "ACTOR_PER_ROOM"),
             room_idle_seconds=_int(get, "ROOM_IDLE_SECONDS", 300, low=1),
             heartbeat_seconds=_float(get, "HEARTBEAT_SECONDS", 15.0),
-            viewer_buffer=_int(get, "VIEWER_BUFFER", 1000, low=1),
+            viewer_buffer_kb=_int(get, "VIEWER_BUFFER_KB", 256, low=1),
             max_streams=_int(get, "MAX_STREAMS", 100_000, low=1),
             drain_seconds=_int(get, "DRAIN_SECONDS", 30, low=0),
             room_rate_limit=_rate(get, "ROOM_RATE_LIMIT", "100/1s"),

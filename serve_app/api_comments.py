@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -75,9 +77,8 @@ async def stream_comments(request: Request) -> ReleasingResponse:
     last = int_param(raw_last, "lastEventId", None, 0, 2**62)
     backlog = int_param(query.get("backlog"), "backlog", 0, 0, MAX_BACKLOG)
     release = svc.streams.take(client_ip(request, svc.settings.forwarded_allow_ips))
-    stream = viewer_stream(svc.hub, svc.rooms, post_id, last, backlog or 0)
-    response = EventStreamResponse(stream, svc.hub)
-    return ReleasingResponse(response, release)
+    stream = partial(viewer_stream, svc.hub, svc.rooms, post_id, last, backlog or 0)
+    return ReleasingResponse(EventStreamResponse(stream, svc.hub), release)
 
 
 async def _audit_if_moderating(request: Request, actor: Principal, action: str,

@@ -1,19 +1,21 @@
-"""The SSE response: status and headers, then each chunk as it comes.
+"""The SSE response: status and headers, then the viewer's stream.
 
-Lean on purpose: one ASGI ``send`` per chunk and nothing else per frame.
-Heartbeats come from the room's feed and the send timeout from the hub's
-ticker, so a stream costs one coroutine and no timer of its own. A client
-that disconnects is noticed by the server (Ray Serve cancels the request).
+Lean on purpose. After the headers, the stream is written to a sink: the
+connection itself under uvicorn, so the room's feed writes each frame to
+every viewer in one pass (see ``sinks``). Heartbeats come from the room's
+feed and the send timeout from the hub's ticker, so a stream costs no timer
+of its own. A client that disconnects is noticed by the server (Ray Serve
+cancels the request).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 
 from starlette.types import Receive, Scope, Send
 
 from serve_app.feeds import FeedHub
+from serve_app.sinks import ConnectionSink, SendSink, Sink
 
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -23,19 +25,18 @@ HEADERS = [
 
 
 class EventStreamResponse:
-    def __init__(self, chunks: AsyncIterator[bytes], hub: FeedHub) -> None:
-        self._chunks = chunks
+    def __init__(self, stream: Callable[[Sink], Awaitable[None]], hub: FeedHub) -> None:
+        self._stream = stream
         self._hub = hub
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        watch = self._hub.watch()
+        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+        sink = ConnectionSink.under(send) or SendSink(send)
+        watch = self._hub.watch(sink)
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-            async for chunk in self._chunks:
-                watch.since = time.monotonic()
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                watch.since = 0.0
+            await self._stream(sink)
+            await sink.drain()
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             self._hub.unwatch(watch)
-            await self._chunks.aclose()
+            await sink.aclose()

@@ -2,33 +2,36 @@
 
 A ``RoomFeed`` long-polls its room for events after the last one it saw
 (as Ray Serve's controller long-polls its clients) and encodes each event's
-SSE frame once into a log shared by the room's viewers on this replica. A
-viewer is only a position in that log: nothing is copied per viewer.
+SSE frame once into a log shared by the room's viewers on this replica.
 
-The feed publishes what it appended in *flushes*: one wake-up of the room's
-viewers, each of which then writes everything since its position as one
-chunk. Viewers that were at the same position share the same ``bytes``. A
-room with many viewers flushes at most every ``len(viewers) x
-FLUSH_GAP_PER_VIEWER_S`` (capped at ``FLUSH_GAP_MAX_S``), so that under load
-a viewer gets one write per tick carrying every event of the tick instead of
-one per event; a room with few viewers flushes at once.
+The feed publishes what it appended in *flushes*, and a flush writes the
+new frames, as the same ``bytes``, straight to the sink of every viewer
+that *follows* the feed: one pass, no task woken per viewer. A room with many
+viewers flushes at most every ``len(viewers) x FLUSH_GAP_PER_VIEWER_S``
+(capped at ``FLUSH_GAP_MAX_S``), so that under load a viewer gets one write
+per tick carrying every event of the tick instead of one per event; a room
+with few viewers flushes at once.
 
-A viewer that falls more than ``limit`` frames behind (it stopped reading)
-has overflowed; its stream cuts it off with ``resync``. The room and the
-other viewers never wait for it.
+A viewer stops following, and its stream takes over, when the flush holds
+events it cannot take whole (a hole to fill from the room), when its client
+stopped reading (more than ``buffer_bytes`` unsent: the stream cuts it off
+with ``resync``), when its client is gone, or when the feed closes. The room
+and the other viewers never wait for one of them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from livecomments.errors import Unavailable
 from serve_app.rooms import RoomClient
+from serve_app.sinks import Sink, chunk_of
 from serve_app.wire import event_frame, frame
 from storage.model import RoomEvent
 
@@ -38,14 +41,20 @@ log = logging.getLogger(__name__)
 
 POLL_TIMEOUT_S = 15.0
 POLL_BATCH = 500
+LOG_KEEP = 1000
 VIEWERS_EVERY_S = 2.0
 FLUSH_GAP_PER_VIEWER_S = 20e-6
 FLUSH_GAP_MAX_S = 0.05
 PING = b": ping\n\n"
 
 
-class FeedClosed(Exception):
-    """The replica is shutting down; streams end and clients reconnect."""
+class Stop(enum.Enum):
+    """Why a viewer stopped following its feed."""
+
+    GAP = "gap"
+    TOO_SLOW = "too_slow"
+    GONE = "gone"
+    CLOSED = "closed"
 
 
 @dataclass(slots=True, eq=False)
@@ -60,6 +69,7 @@ class Batch:
     first_seq: int | None
     last_seq: int | None
     gapless: bool
+    _chunk: bytes | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, start: int, entries: list[tuple[int | None, bytes]]) -> Batch:
@@ -73,24 +83,34 @@ class Batch:
     def end(self) -> int:
         return self.start + len(self.entries)
 
+    @property
+    def chunk(self) -> bytes:
+        """``data`` framed as one HTTP/1.1 chunk, built once for all viewers."""
+        if self._chunk is None:
+            self._chunk = chunk_of(self.data)
+        return self._chunk
+
     def follows(self, last: int) -> bool:
         """Whether ``data`` can be sent whole to a viewer that has seen up to ``last``."""
         return self.first_seq is None or (self.gapless and self.first_seq == last + 1)
 
 
 class Viewer:
-    """One stream's position in its room's feed."""
+    """One stream: its sink, its position in its room's feed and the last
+    room event it was sent."""
 
-    __slots__ = ("feed", "pos")
+    __slots__ = ("feed", "last", "pos", "sink")
 
-    def __init__(self, feed: RoomFeed, pos: int) -> None:
+    def __init__(self, feed: RoomFeed, sink: Sink, pos: int) -> None:
         self.feed = feed
+        self.sink = sink
         self.pos = pos
+        self.last = 0
 
 
 class RoomFeed:
     def __init__(
-        self, post_id: str, rooms: RoomClient, subscriber: str, limit: int,
+        self, post_id: str, rooms: RoomClient, subscriber: str, buffer_bytes: int,
         observe: FanoutObserver | None = None,
     ) -> None:
         self.post_id = post_id
@@ -98,7 +118,7 @@ class RoomFeed:
         self.head: int | None = None
         self.total_viewers = 0
         self.last_flush = time.monotonic()
-        self._limit = limit
+        self._buffer_bytes = buffer_bytes
         self._observe = observe
         self._rooms = rooms
         self._subscriber = subscriber
@@ -106,7 +126,7 @@ class RoomFeed:
         self._base = 0
         self._published = 0
         self._batch: Batch | None = None
-        self._ready = asyncio.Event()
+        self._following: dict[Viewer, asyncio.Future[Stop]] = {}
         self._flush_timer: asyncio.TimerHandle | None = None
         self._closed = False
         self._reported = 0
@@ -117,8 +137,8 @@ class RoomFeed:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"feed:{self.post_id}")
 
-    def join(self) -> Viewer:
-        viewer = Viewer(self, self._published)
+    def join(self, sink: Sink) -> Viewer:
+        viewer = Viewer(self, sink, self._published)
         self.viewers.add(viewer)
         self.total_viewers += 1
         self.announce_viewers()
@@ -130,22 +150,52 @@ class RoomFeed:
         if self.viewers:
             self.announce_viewers()
 
-    async def take(self, viewer: Viewer) -> Batch | None:
-        """The frames published since the viewer's position, waiting until
-        there are some; None when the viewer fell too far behind."""
-        while viewer.pos >= self._published:
-            if self._closed:
-                raise FeedClosed(self.post_id)
-            await self._ready.wait()
-        if self._published - viewer.pos > self._limit:
+    async def follow(self, viewer: Viewer) -> Stop:
+        """Write what was published since the viewer's position to its sink,
+        then every flush as it happens, until the viewer has to stop."""
+        if self._closed:
+            return Stop.CLOSED
+        if viewer.pos < self._published:
+            batch = self._since(viewer.pos)
+            stop = Stop.TOO_SLOW if batch is None else self._deliver(viewer, batch)
+            if stop is not None:
+                return stop
+        stopped = asyncio.get_running_loop().create_future()
+        self._following[viewer] = stopped
+        try:
+            return await stopped
+        finally:
+            self._following.pop(viewer, None)
+
+    def take(self, viewer: Viewer) -> Batch | None:
+        """The frames published since the viewer's position, which moves past
+        them; None when the log no longer holds them all."""
+        batch = self._since(viewer.pos)
+        if batch is not None:
+            viewer.pos = batch.end
+        return batch
+
+    def _since(self, pos: int) -> Batch | None:
+        if pos < self._base:
             return None
         batch = self._batch
-        if batch is None or batch.start != viewer.pos or batch.end != self._published:
-            batch = Batch.of(
-                viewer.pos, self._log[viewer.pos - self._base:self._published - self._base]
-            )
-        viewer.pos = batch.end
+        if batch is None or batch.start != pos or batch.end != self._published:
+            batch = Batch.of(pos, self._log[pos - self._base:self._published - self._base])
         return batch
+
+    def _deliver(self, viewer: Viewer, batch: Batch) -> Stop | None:
+        sink = viewer.sink
+        if sink.closed:
+            return Stop.GONE
+        if sink.pending() > self._buffer_bytes:
+            return Stop.TOO_SLOW
+        if not batch.follows(viewer.last):
+            return Stop.GAP
+        sink.write_chunk(batch.data, batch.chunk)
+        viewer.pos = batch.end
+        if batch.last_seq is not None:
+            viewer.last = batch.last_seq
+        return None
 
     def append(self, seq: int | None, data: bytes) -> None:
         self._log.append((seq, data))
@@ -165,18 +215,28 @@ class RoomFeed:
         self._flush_timer = None
         start = self._published
         self._published = self._base + len(self._log)
-        self._batch = Batch.of(start, self._log[start - self._base:])
-        if len(self._log) > 2 * self._limit:
-            drop = len(self._log) - self._limit
+        batch = self._batch = Batch.of(start, self._log[start - self._base:])
+        stops = []
+        for viewer in self._following:
+            stop = self._deliver(viewer, batch)
+            if stop is not None:
+                stops.append((viewer, stop))
+        for viewer, stop in stops:
+            stopped = self._following.pop(viewer)
+            if not stopped.done():
+                stopped.set_result(stop)
+        if len(self._log) > 2 * LOG_KEEP:
+            drop = len(self._log) - LOG_KEEP
             del self._log[:drop]
             self._base += drop
         self.last_flush = time.monotonic()
-        ready, self._ready = self._ready, asyncio.Event()
-        ready.set()
 
     async def aclose(self) -> None:
         self._closed = True
-        self._ready.set()
+        following, self._following = self._following, {}
+        for stopped in following.values():
+            if not stopped.done():
+                stopped.set_result(Stop.CLOSED)
         for timer in (self._pending_announce, self._flush_timer):
             if timer is not None:
                 timer.cancel()
@@ -237,47 +297,49 @@ class RoomFeed:
         self.announce_viewers()
 
 
-class SendWatch:
-    """When one stream's pending write started (0 when none is pending)."""
+class Watch:
+    """One stream's sink, its task, and since when its client has left
+    bytes unsent (0 while it keeps up)."""
 
-    __slots__ = ("since", "task")
+    __slots__ = ("since", "sink", "task")
 
-    def __init__(self, task: asyncio.Task) -> None:
-        self.since = 0.0
+    def __init__(self, sink: Sink, task: asyncio.Task) -> None:
+        self.sink = sink
         self.task = task
+        self.since = 0.0
 
 
 class FeedHub:
     """The feeds of one replica, created on a room's first viewer and
     stopped when its last viewer leaves. One ticker serves them all: it
-    sends ``: ping`` to quiet rooms and cancels streams whose write has been
-    stuck for ``send_timeout`` seconds (a client that stopped reading but
+    sends ``: ping`` to quiet rooms and cuts off streams whose client has
+    left bytes unsent for ``send_timeout`` seconds (it stopped reading but
     keeps the connection)."""
 
     def __init__(
-        self, rooms: RoomClient, subscriber: str, limit: int,
+        self, rooms: RoomClient, subscriber: str, buffer_bytes: int,
         heartbeat_s: float = 15.0, send_timeout_s: float = 30.0,
         observe: FanoutObserver | None = None,
     ) -> None:
         self._rooms = rooms
         self._subscriber = subscriber
-        self._limit = limit
+        self._buffer_bytes = buffer_bytes
         self._observe = observe
         self._heartbeat_s = heartbeat_s
         self._send_timeout_s = send_timeout_s
         self._feeds: dict[str, RoomFeed] = {}
-        self._watches: set[SendWatch] = set()
+        self._watches: set[Watch] = set()
         self._ticker: asyncio.Task[None] | None = None
 
-    def join(self, post_id: str) -> Viewer:
+    def join(self, post_id: str, sink: Sink) -> Viewer:
         feed = self._feeds.get(post_id)
         if feed is None:
             feed = self._feeds[post_id] = RoomFeed(
-                post_id, self._rooms, self._subscriber, self._limit, self._observe
+                post_id, self._rooms, self._subscriber, self._buffer_bytes, self._observe
             )
             feed.start()
         self._start_ticker()
-        return feed.join()
+        return feed.join(sink)
 
     async def leave(self, viewer: Viewer) -> None:
         feed = viewer.feed
@@ -286,8 +348,8 @@ class FeedHub:
             del self._feeds[feed.post_id]
             await feed.aclose()
 
-    def watch(self) -> SendWatch:
-        watch = SendWatch(asyncio.current_task())
+    def watch(self, sink: Sink) -> Watch:
+        watch = Watch(sink, asyncio.current_task())
         self._watches.add(watch)
         self._start_ticker()
         return watch
@@ -296,7 +358,7 @@ class FeedHub:
         if self._ticker is None:
             self._ticker = asyncio.create_task(self._tick(), name="feeds:ticker")
 
-    def unwatch(self, watch: SendWatch) -> None:
+    def unwatch(self, watch: Watch) -> None:
         self._watches.discard(watch)
 
     @property
@@ -306,6 +368,10 @@ class FeedHub:
     @property
     def viewers(self) -> int:
         return sum(len(feed.viewers) for feed in self._feeds.values())
+
+    @property
+    def direct_streams(self) -> int:
+        return sum(watch.sink.direct for watch in self._watches)
 
     async def _tick(self) -> None:
         """Every third of the heartbeat period: rooms quiet for two thirds of
@@ -319,12 +385,22 @@ class FeedHub:
                 if now - feed.last_flush >= quiet:
                     feed.append(None, PING)
                     feed.flush_soon()
-            stuck = [w for w in self._watches if w.since and now - w.since > self._send_timeout_s]
-            for watch in stuck:
-                log.warning("cutting off a stream that read nothing for %.0f s",
-                            self._send_timeout_s)
-                self._watches.discard(watch)
-                watch.task.cancel()
+            self._cut_off_stuck(now)
+
+    def _cut_off_stuck(self, now: float) -> None:
+        stuck = []
+        for watch in self._watches:
+            if not watch.sink.pending():
+                watch.since = 0.0
+            elif not watch.since:
+                watch.since = now
+            elif now - watch.since > self._send_timeout_s:
+                stuck.append(watch)
+        for watch in stuck:
+            log.warning("cutting off a stream that read nothing for %.0f s", self._send_timeout_s)
+            self._watches.discard(watch)
+            watch.sink.abort()
+            watch.task.cancel()
 
     async def aclose(self) -> None:
         if self._ticker is not None:

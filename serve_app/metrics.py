@@ -50,6 +50,12 @@ class ReplicaMetrics:
         self.viewers = Gauge(
             "livecomments_viewers", "Open SSE streams on this replica", registry=self.registry
         )
+        self.direct_streams = Gauge(
+            "livecomments_direct_streams",
+            "Open SSE streams written straight to their connection (the others go "
+            "through ASGI send, a slower path: the server is not uvicorn)",
+            registry=self.registry,
+        )
         self.rooms = Gauge(
             "livecomments_subscribed_rooms", "Rooms this replica follows", registry=self.registry
         )

@@ -94,10 +94,11 @@ async def replica_services(
     rooms = RoomClient(shard_manager())
     metrics = ReplicaMetrics()
     hub = FeedHub(
-        rooms, f"replica-{uuid.uuid4().hex[:12]}", settings.viewer_buffer,
+        rooms, f"replica-{uuid.uuid4().hex[:12]}", settings.viewer_buffer_kb * 1024,
         heartbeat_s=settings.heartbeat_seconds, observe=metrics.fanned_out,
     )
     metrics.viewers.set_function(lambda: hub.viewers)
+    metrics.direct_streams.set_function(lambda: hub.direct_streams)
     metrics.rooms.set_function(lambda: hub.rooms)
     if shared.redis is not None:
         metrics.redis_up.set_function(lambda: shared.redis.up)

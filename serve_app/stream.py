@@ -12,11 +12,10 @@ id, and no gap goes unsaid.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from livecomments.errors import Unavailable
-from serve_app.feeds import FeedClosed, FeedHub
+from serve_app.feeds import Batch, FeedHub, Stop, Viewer
 from serve_app.rooms import RoomClient
+from serve_app.sinks import Sink
 from serve_app.wire import comment_frame, event_frame, frame
 
 CATCH_UP_BATCH = 500
@@ -29,10 +28,12 @@ async def viewer_stream(
     post_id: str,
     last_event_id: int | None,
     backlog: int,
-) -> AsyncIterator[bytes]:
-    viewer = hub.join(post_id)
+    sink: Sink,
+) -> None:
+    """Write the stream to ``sink`` until the client goes, falls behind, or
+    the replica shuts down."""
+    viewer = hub.join(post_id, sink)
     feed = viewer.feed
-    last: int | None = last_event_id
     try:
         opening = [
             f"retry: {RETRY_MS}\n\n".encode(),
@@ -42,62 +43,62 @@ async def viewer_stream(
             # A new viewer follows from now: the feed's position when it has
             # one (no call to the room), and every later event comes through
             # the feed, which it joined first.
-            last = feed.head
-            if last is None:
-                last = (await rooms.events_after(post_id, 0, 0)).head
+            head = feed.head
+            if head is None:
+                head = (await rooms.events_after(post_id, 0, 0)).head
+            viewer.last = head
             if backlog:
-                page, _ = await rooms.comments(post_id, last + 1, backlog)
+                page, _ = await rooms.comments(post_id, head + 1, backlog)
                 opening += [comment_frame(record) for record in reversed(page)]
-            yield b"".join(opening)
+            sink.write(b"".join(opening))
         else:
             # An id beyond the head names events that do not exist: follow from the head.
-            last = min(last_event_id, (await rooms.events_after(post_id, 0, 0)).head)
-            yield b"".join(opening)
-            async for chunk, caught_up in _catch_up(rooms, post_id, last):
-                last = caught_up
-                yield chunk
-        while True:
-            batch = await feed.take(viewer)
+            viewer.last = min(last_event_id, (await rooms.events_after(post_id, 0, 0)).head)
+            sink.write(b"".join(opening))
+            await _catch_up(rooms, post_id, viewer)
+        while (stop := await feed.follow(viewer)) is Stop.GAP:
+            batch = feed.take(viewer)
             if batch is None:
-                yield frame("resync", {"lastEventId": last, "reason": "too_slow"}, None)
-                return
-            if batch.follows(last):
-                last = batch.last_seq if batch.last_seq is not None else last
-                yield batch.data
-                continue
-            out: list[bytes] = []
-            for seq, data in batch.entries:
-                if seq is None:
-                    out.append(data)
-                    continue
-                if seq <= last:
-                    continue
-                if seq > last + 1:
-                    async for chunk, _ in _catch_up(rooms, post_id, last, until=seq - 1):
-                        out.append(chunk)
-                out.append(data)
-                last = seq
-            if out:
-                yield b"".join(out)
+                stop = Stop.TOO_SLOW
+                break
+            await _fill(rooms, post_id, viewer, batch)
+        if stop is Stop.TOO_SLOW:
+            sink.write(_resync(viewer, "too_slow"))
     except Unavailable:
-        yield frame("resync", {"lastEventId": last, "reason": "room_unavailable"}, None)
-    except FeedClosed:
-        return
+        sink.write(_resync(viewer, "room_unavailable"))
     finally:
         await hub.leave(viewer)
 
 
+def _resync(viewer: Viewer, reason: str) -> bytes:
+    return frame("resync", {"lastEventId": viewer.last, "reason": reason}, None)
+
+
+async def _fill(rooms: RoomClient, post_id: str, viewer: Viewer, batch: Batch) -> None:
+    """Write the frames of ``batch`` the viewer has not seen, reading the
+    holes before them from the room."""
+    for seq, data in batch.entries:
+        if seq is None:
+            viewer.sink.write(data)
+        elif seq > viewer.last:
+            if seq > viewer.last + 1:
+                await _catch_up(rooms, post_id, viewer, until=seq - 1)
+            viewer.sink.write(data)
+            viewer.last = seq
+
+
 async def _catch_up(
-    rooms: RoomClient, post_id: str, after: int, until: int | None = None
-) -> AsyncIterator[tuple[bytes, int]]:
-    """Frames of the events after ``after`` (up to ``until``, else up to the
-    room's head), in batches, each with the last seq it holds."""
-    while until is None or after < until:
-        result = await rooms.events_after(post_id, after, CATCH_UP_BATCH)
+    rooms: RoomClient, post_id: str, viewer: Viewer, until: int | None = None
+) -> None:
+    """Write the events after the viewer's last (up to ``until``, else up to
+    the room's head), in batches, waiting for the client to take each."""
+    while until is None or viewer.last < until:
+        result = await rooms.events_after(post_id, viewer.last, CATCH_UP_BATCH)
         events = [e for e in result.events if until is None or e.seq <= until]
         if not events:
             return
-        after = events[-1].seq
-        yield b"".join(event_frame(e) for e in events), after
-        if after >= result.head:
+        viewer.sink.write(b"".join(event_frame(e) for e in events))
+        viewer.last = events[-1].seq
+        await viewer.sink.drain()
+        if viewer.last >= result.head:
             return

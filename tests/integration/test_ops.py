@@ -37,13 +37,15 @@ async def test_unknown_paths_and_methods_answer_in_the_error_shape(client):
     assert wrong.status_code == 405 and wrong.json()["error"] == "method_not_allowed"
 
 
-async def test_metrics_show_fanout_lag_and_the_room_hosts(client, user):
+async def test_metrics_show_fanout_lag_direct_streams_and_the_room_hosts(client, user):
     post_id = new_post_id()
     async with open_stream(client, post_id) as viewer:
         await post(client, user, post_id, "measured")
         await viewer.next("comment")
-    text = (await client.get("/metrics")).text
+        text = (await client.get("/metrics")).text
     lines = text.splitlines()
+    assert float(next(line.split()[-1] for line in lines
+                      if line.startswith("livecomments_direct_streams "))) >= 1
     assert float(next(line.split()[-1] for line in lines
                       if line.startswith("livecomments_fanout_deliveries_total"))) >= 1
     assert any(line.startswith("livecomments_delivery_lag_seconds_bucket") for line in lines)

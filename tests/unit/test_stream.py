@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -21,11 +22,14 @@ class DirectRooms:
     def __init__(self, room: VideoRoom) -> None:
         self.room = room
         self.reads = 0
+        self.unpolled: set[int] = set()  # events the feeds' polls skip
 
     async def poll(self, post_id, after_seq, subscriber, viewers, limit, timeout) -> PollResult:
         total = self.room.report_viewers(subscriber, viewers, ttl=60)
         if after_seq is None:
             return PollResult([], self.room.head, total)
+        while after_seq + 1 in self.unpolled:
+            after_seq += 1
         events = await self.room.wait_events(after_seq, limit, timeout)
         return PollResult(events, self.room.head, total)
 
@@ -42,17 +46,60 @@ def ids(chunk: bytes) -> list[int]:
     return [int(line[4:]) for line in chunk.decode().splitlines() if line.startswith("id: ")]
 
 
-async def collect_ids(stream, count: int) -> list[int]:
-    seen: list[int] = []
-    while len(seen) < count:
-        seen += ids(await asyncio.wait_for(anext(stream), 5))
-    return seen
+class Client:
+    """A viewer's client, as a sink: it takes every write at once or, when
+    stalled, leaves it unread. ``next()`` reads the writes in order."""
 
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.stalled = False
+        self.unread = 0
+        self.read = 0
+        self.gone = False
+        self._wrote = asyncio.Event()
 
-async def first_with_ids(stream) -> bytes:
-    while not ids(chunk := await anext(stream)):
-        pass
-    return chunk
+    def write(self, data: bytes) -> None:
+        self.chunks.append(data)
+        if self.stalled:
+            self.unread += len(data)
+        self._wrote.set()
+
+    def write_chunk(self, data: bytes, chunk: bytes) -> None:
+        self.write(data)
+
+    def pending(self) -> int:
+        return self.unread
+
+    @property
+    def closed(self) -> bool:
+        return self.gone
+
+    async def drain(self) -> None:
+        return None
+
+    def abort(self) -> None:
+        self.gone = True
+
+    async def aclose(self) -> None:
+        return None
+
+    async def next(self) -> bytes:
+        while self.read == len(self.chunks):
+            self._wrote.clear()
+            await asyncio.wait_for(self._wrote.wait(), 5)
+        self.read += 1
+        return self.chunks[self.read - 1]
+
+    async def collect_ids(self, count: int) -> list[int]:
+        seen: list[int] = []
+        while len(seen) < count:
+            seen += ids(await self.next())
+        return seen
+
+    async def first_with_ids(self) -> bytes:
+        while not ids(chunk := await self.next()):
+            pass
+        return chunk
 
 
 class Watching:
@@ -61,16 +108,32 @@ class Watching:
     def __init__(self, room: VideoRoom, **hub_options) -> None:
         self.room = room
         self.rooms = DirectRooms(room)
-        self.hub = FeedHub(self.rooms, "replica-test", **{"limit": 100} | hub_options)
+        self.hub = FeedHub(self.rooms, "replica-test", **{"buffer_bytes": 10_000} | hub_options)
+        self.streams: dict[Client, asyncio.Task] = {}
 
-    def stream(self, last_event_id: int | None = None):
-        return viewer_stream(self.hub, self.rooms, "v1", last_event_id=last_event_id, backlog=0)
+    async def stream(self, last_event_id: int | None = None) -> Client:
+        """A viewer whose stream has opened."""
+        client = Client()
+        self.streams[client] = asyncio.create_task(viewer_stream(
+            self.hub, self.rooms, "v1", last_event_id=last_event_id, backlog=0, sink=client
+        ))
+        await client.next()
+        return client
+
+    async def close(self, client: Client) -> None:
+        self.streams[client].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.streams.pop(client)
+
+    async def ended(self, client: Client) -> None:
+        """Wait for the stream to end by itself."""
+        await asyncio.wait_for(self.streams.pop(client), 5)
 
 
 @pytest.fixture
 async def watching(make_room):
     """``await watching(ring_size, **hub_options)``: a fresh room watched;
-    the hubs close at the end."""
+    the streams and the hubs close at the end."""
     made: list[Watching] = []
 
     async def watch(ring_size: int = 4, **hub_options) -> Watching:
@@ -79,6 +142,8 @@ async def watching(make_room):
 
     yield watch
     for watched in made:
+        for client in list(watched.streams):
+            await watched.close(client)
         await watched.hub.aclose()
 
 
@@ -87,88 +152,89 @@ async def test_resume_then_live_is_gap_free_and_in_order(watching):
     room = watched.room
     for i in range(6):
         await room.post(ALICE, f"old {i}")
-    stream = watched.stream(last_event_id=1)
-    assert await collect_ids(stream, 5) == [2, 3, 4, 5, 6]
+    client = await watched.stream(last_event_id=1)
+    assert await client.collect_ids(5) == [2, 3, 4, 5, 6]
     for i in range(5):
         await room.post(ALICE, f"new {i}")
-    assert await collect_ids(stream, 5) == [7, 8, 9, 10, 11]
-    await stream.aclose()
+    assert await client.collect_ids(5) == [7, 8, 9, 10, 11]
+    await watched.close(client)
     assert watched.hub.rooms == 0
 
 
-async def test_a_viewer_that_stops_reading_is_cut_off_with_resync(watching):
-    watched = await watching(limit=4)
+async def test_a_hole_in_the_feed_is_filled_from_the_room(watching):
+    watched = await watching()
     room = watched.room
-    slow, fast = watched.stream(), watched.stream()
-    await asyncio.wait_for(anext(slow), 5)
-    await asyncio.wait_for(anext(fast), 5)
-    slow_reads_once = asyncio.create_task(anext(slow))
+    client = await watched.stream()
+    watched.rooms.unpolled.add(2)
+    for i in range(1, 4):
+        await room.post(ALICE, f"comment {i}")
+    assert await client.collect_ids(3) == [1, 2, 3]
+
+
+async def test_a_viewer_that_stops_reading_is_cut_off_with_resync(watching):
+    watched = await watching(buffer_bytes=600)
+    room = watched.room
+    slow, fast = await watched.stream(), await watched.stream()
+    slow.stalled = True
     for i in range(1, 11):
         await room.post(ALICE, f"flood {i}")
-        assert await collect_ids(fast, 1) == [i]
-    received = ids(await asyncio.wait_for(slow_reads_once, 5))
-    while not (chunk := await asyncio.wait_for(anext(slow), 5)).startswith(b"event: resync"):
-        received += ids(chunk)
-    assert len(received) < 10
+        assert await fast.collect_ids(1) == [i]
+    await watched.ended(slow)
+    *frames, last = slow.chunks[slow.read:]
+    received = [seq for chunk in frames for seq in ids(chunk)]
+    assert 0 < len(received) < 10
     assert received == list(range(1, len(received) + 1))
-    assert f'"lastEventId":{len(received)}'.encode() in chunk
-    with pytest.raises(StopAsyncIteration):
-        await anext(slow)
-    await fast.aclose()
+    assert last.startswith(b"event: resync")
+    assert f'"lastEventId":{len(received)}'.encode() in last
+    await room.post(ALICE, "after the cut")
+    assert await fast.collect_ids(1) == [11]
 
 
 async def test_viewers_at_the_same_place_are_sent_the_same_bytes(watching):
     watched = await watching()
-    streams = [watched.stream(last_event_id=0) for _ in range(3)]
-    for stream in streams:
-        await asyncio.wait_for(anext(stream), 5)
-    reads = [asyncio.create_task(first_with_ids(stream)) for stream in streams]
+    clients = [await watched.stream(last_event_id=0) for _ in range(3)]
     await watched.room.post(ALICE, "hello")
-    chunks = [await asyncio.wait_for(read, 5) for read in reads]
+    chunks = [await client.first_with_ids() for client in clients]
     assert ids(chunks[0]) == [1]
     assert chunks[1] is chunks[0] and chunks[2] is chunks[0]
-    for stream in streams:
-        await stream.aclose()
 
 
 async def test_a_quiet_room_gets_heartbeats(watching):
-    stream = (await watching(heartbeat_s=0.2)).stream()
-    await asyncio.wait_for(anext(stream), 5)
-    while (chunk := await asyncio.wait_for(anext(stream), 5)).startswith(b"event: viewers"):
+    client = await (await watching(heartbeat_s=0.2)).stream()
+    while (chunk := await client.next()).startswith(b"event: viewers"):
         pass
     assert chunk == b": ping\n\n"
-    await stream.aclose()
 
 
 async def test_streams_end_when_the_hub_closes(watching):
     watched = await watching()
-    hub, stream = watched.hub, watched.stream()
-    await asyncio.wait_for(anext(stream), 5)
-    rest = asyncio.create_task(read_to_end(stream))
-    await hub.aclose()
+    client = await watched.stream()
+    await watched.hub.aclose()
+    await watched.ended(client)
     assert all(chunk.startswith((b"event: viewers", b": ping")) for chunk in
-               await asyncio.wait_for(rest, 5))
-    assert hub.rooms == 0
+               client.chunks[client.read:])
+    assert watched.hub.rooms == 0
 
 
-async def read_to_end(stream) -> list[bytes]:
-    return [chunk async for chunk in stream]
+async def test_a_stream_ends_when_its_client_is_gone(watching):
+    watched = await watching()
+    client = await watched.stream()
+    client.gone = True
+    await watched.room.post(ALICE, "to no one")
+    await watched.ended(client)
+    assert watched.hub.rooms == 0
 
 
 async def test_a_new_viewer_of_a_live_feed_starts_from_it_without_reading_the_room(watching):
     watched = await watching()
     room, rooms = watched.room, watched.rooms
     await room.post(ALICE, "before anyone watched")
-    first = watched.stream()
-    await asyncio.wait_for(anext(first), 5)
+    first = await watched.stream()
     await room.post(ALICE, "while the first watched")
-    assert await collect_ids(first, 1) == [2]
+    assert await first.collect_ids(1) == [2]
     reads = rooms.reads
-    second = watched.stream()
-    await asyncio.wait_for(anext(second), 5)
+    second = await watched.stream()
     assert rooms.reads == reads
     await room.post(ALICE, "for both")
-    assert await collect_ids(second, 1) == [3]
-    assert await collect_ids(first, 1) == [3]
-    await first.aclose()
-    await second.aclose()
+    assert await second.collect_ids(1) == [3]
+    assert await first.collect_ids(1) == [3]
