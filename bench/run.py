@@ -33,14 +33,14 @@ SCENARIOS = {
                replicas=4),
     "s4": Load(videos=100, viewers_per_video=1, rate=5000, duration=20, users=1000, posters=2),
 }
-SWEEP = (1, 2, 5, 10, 15, 20, 25, 30, 40, 50)
+SWEEP = (1, 2, 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100)
 LATENCY_TARGET_MS = 200.0
 LIVECOMMENTS_PORT, REFERENCE_PORT = 8700, 8800
 
 
-def _sweep(server: servers.Server, load: Load, label: str) -> list[dict]:
+def _sweep(server: servers.Server, load: Load, label: str, rates: tuple[float, ...]) -> list[dict]:
     steps = []
-    for rate in SWEEP:
+    for rate in rates:
         result = run(server, replace(load, rate=rate), f"{label} sweep {rate}/s")
         steps.append(result)
         p99 = result["latency_ms"]["p99"]
@@ -55,11 +55,24 @@ def _best_within_target(steps: list[dict]) -> dict | None:
     return max(good, key=lambda s: s["deliveries_per_s"]) if good else None
 
 
-def _one(server: servers.Server, scenario: str, load: Load, label: str) -> dict:
+def _one(server: servers.Server, scenario: str, load: Load, label: str,
+         rates: tuple[float, ...]) -> dict:
     if scenario == "s1":
-        steps = _sweep(server, load, label)
-        return {"steps": steps, "best": _best_within_target(steps)}
+        steps = _sweep(server, load, label, rates)
+        best = _best_within_target(steps)
+        if best is not None:  # memory is measured on the first step, the fresh server's
+            best = best | {"front_rss_per_viewer_kb": steps[0]["front_rss_per_viewer_kb"]}
+        return {"steps": steps, "best": best}
     return run(server, load, label)
+
+
+def _fresh(start, scenario: str, load: Load, label: str, rates: tuple[float, ...]) -> dict:
+    """One run on a server started for it (so its memory figures mean something)."""
+    server = start()
+    try:
+        return _one(server, scenario, load, label, rates)
+    finally:
+        server.stop()
 
 
 def _median(results: list[dict], key: str, sub: str | None = None) -> float | None:
@@ -73,6 +86,16 @@ def _median(results: list[dict], key: str, sub: str | None = None) -> float | No
         if isinstance(value, int | float):
             values.append(value)
     return statistics.median(values) if values else None
+
+
+def _rates(text: str) -> tuple[float, ...]:
+    try:
+        rates = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not comma-separated numbers: {text!r}") from None
+    if not rates or min(rates) <= 0 or list(rates) != sorted(rates):
+        raise argparse.ArgumentTypeError("rates must be positive and increasing")
+    return rates
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,8 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posters", type=int, help="poster processes")
     parser.add_argument("--replicas", type=int,
                         help="livecomments replicas (on consecutive ports; viewers pick by video)")
+    parser.add_argument("--rates", type=_rates, default=SWEEP,
+                        help="s1: the sweep's steps, comments/s, comma-separated "
+                             f"(default {','.join(map(str, SWEEP))})")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    rates = args.rates
 
     if args.scenario == "s5":
         from bench.room_cost import main as room_cost
@@ -110,18 +137,17 @@ def main(argv: list[str] | None = None) -> int:
     load = replace(load, **{k: v for k, v in overrides.items() if v is not None})
 
     report: dict = {"scenario": args.scenario, "load": load.__dict__, "runs": {}}
-    targets = [("livecomments", lambda: servers.running(args.url, args.pid, load.replicas)
-                if args.url
-                else servers.start_livecomments(LIVECOMMENTS_PORT, load.replicas))]
+    if args.url:  # one server for every run: only the first measures memory
+        given = servers.running(args.url, args.pid, load.replicas)
+        targets = [("livecomments", lambda: given)]
+    else:
+        targets = [("livecomments",
+                    lambda: servers.start_livecomments(LIVECOMMENTS_PORT, load.replicas))]
     if not args.no_reference:
         targets.append(("reference", lambda: servers.start_reference(REFERENCE_PORT)))
     for name, start in targets:
-        server = start()
-        try:
-            report["runs"][name] = [_one(server, args.scenario, load, f"[{name} {n + 1}]")
-                                    for n in range(args.runs)]
-        finally:
-            server.stop()
+        report["runs"][name] = [_fresh(start, args.scenario, load, f"[{name} {n + 1}]", rates)
+                                for n in range(args.runs)]
     report["median"] = {
         name: {"deliveries_per_s": _median(runs, "deliveries_per_s"),
                "p99_ms": _median(runs, "latency_ms", "p99"),

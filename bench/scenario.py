@@ -78,7 +78,8 @@ def run(server: Server, load: Load, label: str = "") -> dict:
     assignments = [(video, v * load.viewers_per_video + i) for v, video in enumerate(videos)
                    for i in range(load.viewers_per_video)]
     chunks = [assignments[n::load.client_processes] for n in range(load.client_processes)]
-    rss_before = server.front_rss()
+    rss_before = server.front_rss() if not server.carried_viewers else None
+    server.carried_viewers = True
     viewers = []
     for chunk in chunks:
         ready_out, ready_in = context.Pipe(duplex=False)
@@ -93,7 +94,7 @@ def run(server: Server, load: Load, label: str = "") -> dict:
         _progress(f"{label} connecting {len(assignments)} viewers ({connected} so far)")
         ok, bad = ready_out.recv()
         connected, failed = connected + ok, failed + bad
-    rss_after = server.front_rss()
+    rss_grown = server.front_rss() - rss_before if rss_before is not None else None
 
     cpu_before = server.cpu_seconds()
     start_at = time.time() + 0.5
@@ -124,12 +125,11 @@ def run(server: Server, load: Load, label: str = "") -> dict:
         viewer_results.append(result_out.recv())
         process.join()
     _progress("")
-    return _tally(load, connected, failed, poster_results, viewer_results, cpu_used,
-                  rss_after - rss_before)
+    return _tally(load, connected, failed, poster_results, viewer_results, cpu_used, rss_grown)
 
 
 def _tally(load: Load, connected: int, failed: int, posters: list[dict], viewers: list[dict],
-           cpu_used: dict[str, float], rss_delta: int) -> dict:
+           cpu_used: dict[str, float], rss_grown: int | None) -> dict:
     accepted = sum(sum(p["accepted"].values()) for p in posters)
     rejected: dict[str, int] = {}
     for p in posters:
@@ -168,7 +168,9 @@ def _tally(load: Load, connected: int, failed: int, posters: list[dict], viewers
         "server_cpu_us_per_delivery": per_delivery(sum(cpu_used.values())),
         "server_cpu_us_per_delivery_by_role": {
             role: per_delivery(seconds) for role, seconds in cpu_used.items()},
-        "front_rss_per_viewer_kb": round(rss_delta / connected / 1024, 1) if connected else None,
+        "front_rss_per_viewer_kb": (
+            round(rss_grown / connected / 1024, 1) if connected and rss_grown is not None
+            else None),
         "client_cpu_s": round(sum(client_cpu), 2),
         "client_saturated": busiest > CLIENT_SATURATED,
     }

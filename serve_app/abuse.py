@@ -6,7 +6,6 @@ from collections import Counter
 from collections.abc import Callable
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from livecomments.errors import RateLimited
 
@@ -49,17 +48,3 @@ class StreamSlots:
                     del self._open[ip]
 
         return release
-
-
-class ReleasingResponse:
-    """Runs ``release`` when the wrapped response ends, however it ends."""
-
-    def __init__(self, response: ASGIApp, release: Callable[[], None]) -> None:
-        self._response = response
-        self._release = release
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await self._response(scope, receive, send)
-        finally:
-            self._release()

@@ -8,14 +8,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from livecomments.errors import InvalidInput, LiveCommentsError, NotFound, RateLimited
+from livecomments.errors import (
+    InvalidInput,
+    LiveCommentsError,
+    NotFound,
+    RateLimited,
+    Unavailable,
+)
 from livecomments.principal import Principal
 from livecomments.text import check_post_id, normalize_comment
-from serve_app.abuse import ReleasingResponse, client_ip
+from serve_app.abuse import client_ip
 from serve_app.api_auth import authenticated, services
 from serve_app.event_stream import EventStreamResponse
 from serve_app.responses import read_json
-from serve_app.stream import viewer_stream
+from serve_app.stream import open_viewer_stream
 from serve_app.wire import comment_json
 from storage.model import comment_id, parse_comment_id
 
@@ -69,16 +75,19 @@ async def list_comments(request: Request) -> JSONResponse:
     )
 
 
-async def stream_comments(request: Request) -> ReleasingResponse:
+async def stream_comments(request: Request) -> EventStreamResponse:
     svc = services(request)
     post_id = check_post_id(request.path_params["post_id"])
     query = request.query_params
     raw_last = request.headers.get("last-event-id") or query.get("lastEventId")
     last = int_param(raw_last, "lastEventId", None, 0, 2**62)
     backlog = int_param(query.get("backlog"), "backlog", 0, 0, MAX_BACKLOG)
+    if svc.hub.viewers >= svc.settings.max_streams:
+        raise Unavailable("this replica holds all the streams it may; retry shortly",
+                          "too_many_streams")
     release = svc.streams.take(client_ip(request, svc.settings.forwarded_allow_ips))
-    stream = partial(viewer_stream, svc.hub, svc.rooms, post_id, last, backlog or 0)
-    return ReleasingResponse(EventStreamResponse(stream, svc.hub), release)
+    stream = partial(open_viewer_stream, svc.hub, svc.rooms, post_id, last, backlog or 0)
+    return EventStreamResponse(stream, release)
 
 
 async def _audit_if_moderating(request: Request, actor: Principal, action: str,

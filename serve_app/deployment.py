@@ -5,8 +5,9 @@ Direct ingress (``RAY_SERVE_ENABLE_DIRECT_INGRESS=1``, set by
 (LIVECOMMENTS_PORT for the first replica on a node, the next ports for the
 others) instead of behind Serve's proxy: measured here, the proxy put p99 at
 511 ms for 100 viewers x 20 comments/s against 30 ms direct.
-An SSE stream holds one of a replica's ``max_ongoing_requests`` for its whole
-life, so the limit is sized for streams, not for requests.
+An SSE stream holds one of a replica's ``max_ongoing_requests`` only until it
+has caught up (then its connection is handed over to its room's feed), but a
+burst of viewers opening at once may hold many: the limit is sized for streams.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """The SSE response: status and headers, then the viewer's stream.
 
-Lean on purpose. After the headers, the stream is written to a sink: the
-connection itself under uvicorn, so the room's feed writes each frame to
-every viewer in one pass (see ``sinks``). Heartbeats come from the room's
-feed and the send timeout from the hub's ticker, so a stream costs no timer
-of its own. A client that disconnects is noticed by the server (Ray Serve
-cancels the request).
+Lean on purpose. After the headers the stream is written to a sink. Under
+uvicorn that is the connection itself: once the stream has caught up, the
+connection is handed over to the room's feed and the request returns, so a
+live viewer holds no task, no coroutine and none of Ray Serve's ongoing
+requests, only its place in the feed (see ``sinks`` and ``stream``). Any
+other server keeps the request open and is sent the stream through ASGI.
+Heartbeats come from the room's feed and the send timeout from the hub's
+ticker, so a stream costs no timer of its own.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from collections.abc import Awaitable, Callable
 
 from starlette.types import Receive, Scope, Send
 
-from serve_app.feeds import FeedHub
 from serve_app.sinks import ConnectionSink, SendSink, Sink
+from serve_app.stream import ViewerStream
 
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -25,18 +27,46 @@ HEADERS = [
 
 
 class EventStreamResponse:
-    def __init__(self, stream: Callable[[Sink], Awaitable[None]], hub: FeedHub) -> None:
-        self._stream = stream
-        self._hub = hub
+    """``open_stream(sink)`` opens the viewer's stream; ``release`` runs once
+    when the stream is over, however it ends."""
+
+    def __init__(
+        self, open_stream: Callable[[Sink], Awaitable[ViewerStream]], release: Callable[[], None]
+    ) -> None:
+        self._open_stream = open_stream
+        self._release = release
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-        sink = ConnectionSink.under(send) or SendSink(send)
-        watch = self._hub.watch(sink)
         try:
-            await self._stream(sink)
+            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+            connection = ConnectionSink.under(send)
+            if connection is not None:
+                stream = await self._open_stream(connection)
+                if not stream.ended.done():
+                    connection.hand_over(stream.lost)
+                    stream.ended.add_done_callback(lambda _: self._finish(connection))
+                    return
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            else:
+                await self._through_asgi(send)
+        except BaseException:
+            self._release()
+            raise
+        self._release()
+
+    def _finish(self, connection: ConnectionSink) -> None:
+        connection.finish()
+        self._release()
+
+    async def _through_asgi(self, send: Send) -> None:
+        sink = SendSink(send)
+        stream = None
+        try:
+            stream = await self._open_stream(sink)
+            await stream.ended
             await sink.drain()
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
-            self._hub.unwatch(watch)
+            if stream is not None:
+                await stream.end()
             await sink.aclose()

@@ -96,16 +96,21 @@ class Batch:
 
 
 class Viewer:
-    """One stream: its sink, its position in its room's feed and the last
-    room event it was sent."""
+    """One stream: its sink, its position in its room's feed, the last room
+    event it was sent, what to call when it has to stop following, and
+    since when its client has left bytes unsent (0 while it keeps up)."""
 
-    __slots__ = ("feed", "last", "pos", "sink")
+    __slots__ = ("feed", "last", "on_stop", "pos", "sink", "stuck_since")
 
-    def __init__(self, feed: RoomFeed, sink: Sink, pos: int) -> None:
+    def __init__(
+        self, feed: RoomFeed, sink: Sink, pos: int, on_stop: Callable[[Stop], None]
+    ) -> None:
         self.feed = feed
         self.sink = sink
         self.pos = pos
         self.last = 0
+        self.on_stop = on_stop
+        self.stuck_since = 0.0
 
 
 class RoomFeed:
@@ -126,7 +131,7 @@ class RoomFeed:
         self._base = 0
         self._published = 0
         self._batch: Batch | None = None
-        self._following: dict[Viewer, asyncio.Future[Stop]] = {}
+        self._following: set[Viewer] = set()
         self._flush_timer: asyncio.TimerHandle | None = None
         self._closed = False
         self._reported = 0
@@ -137,8 +142,8 @@ class RoomFeed:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"feed:{self.post_id}")
 
-    def join(self, sink: Sink) -> Viewer:
-        viewer = Viewer(self, sink, self._published)
+    def join(self, sink: Sink, on_stop: Callable[[Stop], None]) -> Viewer:
+        viewer = Viewer(self, sink, self._published, on_stop)
         self.viewers.add(viewer)
         self.total_viewers += 1
         self.announce_viewers()
@@ -146,13 +151,15 @@ class RoomFeed:
 
     def leave(self, viewer: Viewer) -> None:
         self.viewers.discard(viewer)
+        self._following.discard(viewer)
         self.total_viewers = max(0, self.total_viewers - 1)
         if self.viewers:
             self.announce_viewers()
 
-    async def follow(self, viewer: Viewer) -> Stop:
+    def follow(self, viewer: Viewer) -> Stop | None:
         """Write what was published since the viewer's position to its sink,
-        then every flush as it happens, until the viewer has to stop."""
+        then every flush as it happens, until the viewer has to stop: then
+        ``viewer.on_stop`` is called, once. Returns why it cannot start."""
         if self._closed:
             return Stop.CLOSED
         if viewer.pos < self._published:
@@ -160,12 +167,14 @@ class RoomFeed:
             stop = Stop.TOO_SLOW if batch is None else self._deliver(viewer, batch)
             if stop is not None:
                 return stop
-        stopped = asyncio.get_running_loop().create_future()
-        self._following[viewer] = stopped
-        try:
-            return await stopped
-        finally:
-            self._following.pop(viewer, None)
+        self._following.add(viewer)
+        return None
+
+    def stop(self, viewer: Viewer, stop: Stop) -> None:
+        """Stop writing to a viewer that follows the feed."""
+        if viewer in self._following:
+            self._following.discard(viewer)
+            viewer.on_stop(stop)
 
     def take(self, viewer: Viewer) -> Batch | None:
         """The frames published since the viewer's position, which moves past
@@ -222,9 +231,7 @@ class RoomFeed:
             if stop is not None:
                 stops.append((viewer, stop))
         for viewer, stop in stops:
-            stopped = self._following.pop(viewer)
-            if not stopped.done():
-                stopped.set_result(stop)
+            self.stop(viewer, stop)
         if len(self._log) > 2 * LOG_KEEP:
             drop = len(self._log) - LOG_KEEP
             del self._log[:drop]
@@ -233,10 +240,8 @@ class RoomFeed:
 
     async def aclose(self) -> None:
         self._closed = True
-        following, self._following = self._following, {}
-        for stopped in following.values():
-            if not stopped.done():
-                stopped.set_result(Stop.CLOSED)
+        for viewer in list(self._following):
+            self.stop(viewer, Stop.CLOSED)
         for timer in (self._pending_announce, self._flush_timer):
             if timer is not None:
                 timer.cancel()
@@ -297,18 +302,6 @@ class RoomFeed:
         self.announce_viewers()
 
 
-class Watch:
-    """One stream's sink, its task, and since when its client has left
-    bytes unsent (0 while it keeps up)."""
-
-    __slots__ = ("since", "sink", "task")
-
-    def __init__(self, sink: Sink, task: asyncio.Task) -> None:
-        self.sink = sink
-        self.task = task
-        self.since = 0.0
-
-
 class FeedHub:
     """The feeds of one replica, created on a room's first viewer and
     stopped when its last viewer leaves. One ticker serves them all: it
@@ -328,10 +321,12 @@ class FeedHub:
         self._heartbeat_s = heartbeat_s
         self._send_timeout_s = send_timeout_s
         self._feeds: dict[str, RoomFeed] = {}
-        self._watches: set[Watch] = set()
         self._ticker: asyncio.Task[None] | None = None
 
-    def join(self, post_id: str, sink: Sink) -> Viewer:
+    def join(self, post_id: str, sink: Sink, on_stop: Callable[[Stop], None]) -> Viewer:
+        """A new viewer of the room; the feed calls ``on_stop`` (from inside a
+        flush: it must not call back into the feed) when the viewer has to
+        stop following it."""
         feed = self._feeds.get(post_id)
         if feed is None:
             feed = self._feeds[post_id] = RoomFeed(
@@ -339,7 +334,7 @@ class FeedHub:
             )
             feed.start()
         self._start_ticker()
-        return feed.join(sink)
+        return feed.join(sink, on_stop)
 
     async def leave(self, viewer: Viewer) -> None:
         feed = viewer.feed
@@ -348,18 +343,9 @@ class FeedHub:
             del self._feeds[feed.post_id]
             await feed.aclose()
 
-    def watch(self, sink: Sink) -> Watch:
-        watch = Watch(sink, asyncio.current_task())
-        self._watches.add(watch)
-        self._start_ticker()
-        return watch
-
     def _start_ticker(self) -> None:
         if self._ticker is None:
             self._ticker = asyncio.create_task(self._tick(), name="feeds:ticker")
-
-    def unwatch(self, watch: Watch) -> None:
-        self._watches.discard(watch)
 
     @property
     def rooms(self) -> int:
@@ -371,7 +357,7 @@ class FeedHub:
 
     @property
     def direct_streams(self) -> int:
-        return sum(watch.sink.direct for watch in self._watches)
+        return sum(v.sink.direct for feed in self._feeds.values() for v in feed.viewers)
 
     async def _tick(self) -> None:
         """Every third of the heartbeat period: rooms quiet for two thirds of
@@ -388,19 +374,17 @@ class FeedHub:
             self._cut_off_stuck(now)
 
     def _cut_off_stuck(self, now: float) -> None:
-        stuck = []
-        for watch in self._watches:
-            if not watch.sink.pending():
-                watch.since = 0.0
-            elif not watch.since:
-                watch.since = now
-            elif now - watch.since > self._send_timeout_s:
-                stuck.append(watch)
-        for watch in stuck:
-            log.warning("cutting off a stream that read nothing for %.0f s", self._send_timeout_s)
-            self._watches.discard(watch)
-            watch.sink.abort()
-            watch.task.cancel()
+        for feed in list(self._feeds.values()):
+            for viewer in list(feed.viewers):
+                if not viewer.sink.pending():
+                    viewer.stuck_since = 0.0
+                elif not viewer.stuck_since:
+                    viewer.stuck_since = now
+                elif now - viewer.stuck_since > self._send_timeout_s:
+                    log.warning("cutting off a stream that left bytes unsent for %.0f s",
+                                self._send_timeout_s)
+                    viewer.sink.abort()
+                    feed.stop(viewer, Stop.GONE)
 
     async def aclose(self) -> None:
         if self._ticker is not None:

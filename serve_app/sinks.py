@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Protocol
 
 from starlette.types import Send
@@ -47,6 +48,10 @@ class Sink(Protocol):
 
     async def aclose(self) -> None:
         """Release what the sink holds (the stream is over)."""
+
+
+FINISH_GRACE_S = 30.0
+LAST_CHUNK = b"0\r\n\r\n"
 
 
 def chunk_of(data: bytes) -> bytes:
@@ -88,6 +93,25 @@ class ConnectionSink:
     async def aclose(self) -> None:
         return None
 
+    def hand_over(self, on_lost: Callable[[], None]) -> None:
+        """Take the connection from uvicorn. For uvicorn and Ray Serve the
+        request is over (no task, no ongoing request is held for the
+        stream); the stream goes on being written here until ``finish``.
+        What the client sends from now on is ignored; ``on_lost`` is called
+        when the connection closes."""
+        self._cycle.response_complete = True
+        self._transport.set_protocol(_HandedOver(self._transport.get_protocol(), on_lost))
+
+    def finish(self) -> None:
+        """End the response of a handed-over stream and close the connection
+        (dropped if the client has not taken it all within ``FINISH_GRACE_S``)."""
+        if self._transport.is_closing():
+            return
+        self._transport.write(LAST_CHUNK)
+        self._transport.close()
+        if self._transport.get_write_buffer_size():
+            asyncio.get_running_loop().call_later(FINISH_GRACE_S, self._transport.abort)
+
     @classmethod
     def under(cls, send: Send) -> ConnectionSink | None:
         """The sink of the uvicorn response cycle that ``send`` ends in, when
@@ -114,6 +138,31 @@ class ConnectionSink:
                     if callable(cell.cell_contents):
                         todo.append(cell.cell_contents)
         return None
+
+
+class _HandedOver(asyncio.Protocol):
+    """A handed-over stream's connection: uvicorn's protocol still hears of
+    flow control and of the connection's end (so it can let go of it)."""
+
+    def __init__(self, uvicorn_protocol: asyncio.Protocol, on_lost: Callable[[], None]) -> None:
+        self._inner = uvicorn_protocol
+        self._on_lost = on_lost
+
+    def data_received(self, data: bytes) -> None:
+        """A stream's client has nothing more to say."""
+
+    def eof_received(self) -> bool:
+        return False
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._inner.connection_lost(exc)
+        self._on_lost()
 
 
 class SendSink:

@@ -12,6 +12,9 @@ id, and no gap goes unsaid.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from livecomments.errors import Unavailable
 from serve_app.feeds import Batch, FeedHub, Stop, Viewer
 from serve_app.rooms import RoomClient
@@ -21,53 +24,109 @@ from serve_app.wire import comment_frame, event_frame, frame
 CATCH_UP_BATCH = 500
 RETRY_MS = 1000
 
+log = logging.getLogger(__name__)
 
-async def viewer_stream(
+
+class ViewerStream:
+    """One viewer's stream, from its opening to its end.
+
+    ``open`` writes the opening and what the viewer missed (the request
+    waits for it), then the stream follows the room's feed, which writes to
+    the sink with no task of the stream's: a task runs again only to fill a
+    hole from the room or to end the stream. ``ended`` resolves once the
+    stream is over and the viewer has left its room.
+    """
+
+    def __init__(self, hub: FeedHub, rooms: RoomClient, post_id: str, sink: Sink) -> None:
+        self._hub = hub
+        self._rooms = rooms
+        self._post_id = post_id
+        self._sink = sink
+        self._viewer = hub.join(post_id, sink, self._stopped)
+        self._task: asyncio.Task[None] | None = None
+        self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def open(self, last_event_id: int | None, backlog: int) -> None:
+        viewer, sink, rooms, post_id = self._viewer, self._sink, self._rooms, self._post_id
+        feed = viewer.feed
+        try:
+            opening = [
+                f"retry: {RETRY_MS}\n\n".encode(),
+                frame("viewers", {"count": max(feed.total_viewers, 1)}),
+            ]
+            if last_event_id is None:
+                # A new viewer follows from now: the feed's position when it
+                # has one (no call to the room), and every later event comes
+                # through the feed, which it joined first.
+                head = feed.head
+                if head is None:
+                    head = (await rooms.events_after(post_id, 0, 0)).head
+                viewer.last = head
+                if backlog:
+                    page, _ = await rooms.comments(post_id, head + 1, backlog)
+                    opening += [comment_frame(record) for record in reversed(page)]
+                sink.write(b"".join(opening))
+            else:
+                # An id beyond the head names events that do not exist: follow from the head.
+                viewer.last = min(last_event_id, (await rooms.events_after(post_id, 0, 0)).head)
+                sink.write(b"".join(opening))
+                await _catch_up(rooms, post_id, viewer)
+        except Unavailable:
+            sink.write(_resync(viewer, "room_unavailable"))
+            await self.end()
+            return
+        except BaseException:
+            await self.end()
+            raise
+        self._follow()
+
+    def lost(self) -> None:
+        """The client's connection closed."""
+        self._viewer.feed.stop(self._viewer, Stop.GONE)
+
+    async def end(self) -> None:
+        if not self.ended.done():
+            self.ended.set_result(None)
+            await self._hub.leave(self._viewer)
+
+    def _follow(self) -> None:
+        stop = self._viewer.feed.follow(self._viewer)
+        if stop is not None:
+            self._stopped(stop)
+
+    def _stopped(self, stop: Stop) -> None:
+        self._task = asyncio.create_task(self._after(stop), name=f"sse:{self._post_id}")
+
+    async def _after(self, stop: Stop) -> None:
+        viewer = self._viewer
+        try:
+            if stop is Stop.GAP:
+                batch = viewer.feed.take(viewer)
+                if batch is not None:
+                    await _fill(self._rooms, self._post_id, viewer, batch)
+                    self._follow()
+                    return
+                stop = Stop.TOO_SLOW
+            if stop is Stop.TOO_SLOW:
+                self._sink.write(_resync(viewer, "too_slow"))
+        except Unavailable:
+            self._sink.write(_resync(viewer, "room_unavailable"))
+        except Exception:
+            log.exception("stream of %s failed", self._post_id)
+        await self.end()
+
+
+async def open_viewer_stream(
     hub: FeedHub,
     rooms: RoomClient,
     post_id: str,
     last_event_id: int | None,
     backlog: int,
     sink: Sink,
-) -> None:
-    """Write the stream to ``sink`` until the client goes, falls behind, or
-    the replica shuts down."""
-    viewer = hub.join(post_id, sink)
-    feed = viewer.feed
-    try:
-        opening = [
-            f"retry: {RETRY_MS}\n\n".encode(),
-            frame("viewers", {"count": max(feed.total_viewers, 1)}),
-        ]
-        if last_event_id is None:
-            # A new viewer follows from now: the feed's position when it has
-            # one (no call to the room), and every later event comes through
-            # the feed, which it joined first.
-            head = feed.head
-            if head is None:
-                head = (await rooms.events_after(post_id, 0, 0)).head
-            viewer.last = head
-            if backlog:
-                page, _ = await rooms.comments(post_id, head + 1, backlog)
-                opening += [comment_frame(record) for record in reversed(page)]
-            sink.write(b"".join(opening))
-        else:
-            # An id beyond the head names events that do not exist: follow from the head.
-            viewer.last = min(last_event_id, (await rooms.events_after(post_id, 0, 0)).head)
-            sink.write(b"".join(opening))
-            await _catch_up(rooms, post_id, viewer)
-        while (stop := await feed.follow(viewer)) is Stop.GAP:
-            batch = feed.take(viewer)
-            if batch is None:
-                stop = Stop.TOO_SLOW
-                break
-            await _fill(rooms, post_id, viewer, batch)
-        if stop is Stop.TOO_SLOW:
-            sink.write(_resync(viewer, "too_slow"))
-    except Unavailable:
-        sink.write(_resync(viewer, "room_unavailable"))
-    finally:
-        await hub.leave(viewer)
+) -> ViewerStream:
+    stream = ViewerStream(hub, rooms, post_id, sink)
+    await stream.open(last_event_id, backlog)
+    return stream
 
 
 def _resync(viewer: Viewer, reason: str) -> bytes:

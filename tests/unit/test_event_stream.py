@@ -1,5 +1,5 @@
-"""The lean SSE response: what it sends, how it writes to a uvicorn
-connection directly, and how a stuck client is cut off."""
+"""The lean SSE response: what it sends, and how under uvicorn the stream's
+connection is handed over to it once the stream is open."""
 
 from __future__ import annotations
 
@@ -11,52 +11,66 @@ import pytest
 import uvicorn
 
 from serve_app.event_stream import EventStreamResponse
-from serve_app.feeds import FeedHub
 from serve_app.sinks import ConnectionSink, SendSink
 
 
-def writing(*items: bytes):
-    async def stream(sink) -> None:
-        for item in items:
-            sink.write(item)
+class Held:
+    """A stream that writes ``opening`` and stays open until it is ended."""
 
-    return stream
+    def __init__(self, sink, opening: bytes) -> None:
+        self.sink = sink
+        sink.write(opening)
+        self.ended = asyncio.get_running_loop().create_future()
+        self.gone = asyncio.Event()
+
+    def lost(self) -> None:
+        self.gone.set()
+
+    async def end(self) -> None:
+        if not self.ended.done():
+            self.ended.set_result(None)
 
 
-async def test_sends_headers_then_the_stream_then_the_end():
-    hub = FeedHub(rooms=None, subscriber="replica-test", buffer_bytes=100)
+class Response:
+    """An ``EventStreamResponse`` whose streams are ``Held``, with what became of them."""
+
+    def __init__(self, opening: bytes = b"data: opening\n\n", end_at_once: bool = False) -> None:
+        self.streams: list[Held] = []
+        self.released = 0
+        self.returned = asyncio.Event()
+        self._opening = opening
+        self._end_at_once = end_at_once
+
+    async def open(self, sink) -> Held:
+        self.streams.append(Held(sink, self._opening))
+        if self._end_at_once:
+            await self.streams[-1].end()
+        return self.streams[-1]
+
+    def release(self) -> None:
+        self.released += 1
+
+    async def __call__(self, scope, receive, send) -> None:
+        async def wrapped(message):  # as middleware wraps send
+            await send(message)
+
+        await EventStreamResponse(self.open, self.release)(scope, receive, wrapped)
+        self.returned.set()
+
+
+async def test_elsewhere_than_uvicorn_it_sends_headers_the_stream_and_the_end():
+    response = Response(b"ab", end_at_once=True)
     sent: list[dict] = []
 
     async def send(message: dict) -> None:
         sent.append(message)
 
-    await EventStreamResponse(writing(b"a", b"b"), hub)({}, None, send)
+    await response({}, None, send)
     assert sent[0]["status"] == 200
     assert (b"content-type", b"text/event-stream; charset=utf-8") in sent[0]["headers"]
     assert b"".join(m["body"] for m in sent[1:]) == b"ab"
-    assert all(m["more_body"] for m in sent[1:-1])
     assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
-
-
-async def test_a_client_that_leaves_bytes_unsent_past_the_send_timeout_is_cut_off():
-    hub = FeedHub(rooms=None, subscriber="replica-test", buffer_bytes=100, send_timeout_s=0.3)
-    never = asyncio.Event()
-    sinks: list = []
-
-    async def send(message: dict) -> None:
-        if message["type"] == "http.response.body":
-            await never.wait()
-
-    async def stream(sink) -> None:
-        sinks.append(sink)
-        sink.write(b"a")
-        await never.wait()
-
-    response = asyncio.create_task(EventStreamResponse(stream, hub)({}, None, send))
-    with pytest.raises(asyncio.CancelledError):
-        await asyncio.wait_for(response, 5)
-    assert isinstance(sinks[0], SendSink) and sinks[0].closed
-    await hub.aclose()
+    assert isinstance(response.streams[0].sink, SendSink) and response.released == 1
 
 
 @pytest.fixture
@@ -82,24 +96,27 @@ async def uvicorn_url():
         await asyncio.wait_for(task, 10)
 
 
-async def test_under_uvicorn_the_stream_is_written_to_the_connection(uvicorn_url):
-    hub = FeedHub(rooms=None, subscriber="replica-test", buffer_bytes=100)
-    sinks: list = []
+async def test_under_uvicorn_an_open_stream_is_written_after_its_request_returned(uvicorn_url):
+    response = Response()
+    async with httpx.AsyncClient(base_url=await uvicorn_url(response)) as client:
+        async with client.stream("GET", "/") as answer:
+            chunks = answer.aiter_text()
+            assert await anext(chunks) == "data: opening\n\n"
+            await asyncio.wait_for(response.returned.wait(), 5)
+            [stream] = response.streams
+            assert isinstance(stream.sink, ConnectionSink)
+            stream.sink.write_chunk(b"data: two\n\n", b"b\r\ndata: two\n\n\r\n")
+            assert await anext(chunks) == "data: two\n\n"
+            assert response.released == 0
+            await stream.end()
+            assert [text async for text in chunks] == []
+    assert response.released == 1
 
-    async def stream(sink) -> None:
-        sinks.append(sink)
-        sink.write(b"data: one\n\n")
-        sink.write_chunk(b"data: two\n\n", b"b\r\ndata: two\n\n\r\n")
 
-    async def app(scope, receive, send):
-        async def wrapped(message):  # as middleware wraps send
-            await send(message)
-
-        await EventStreamResponse(stream, hub)(scope, receive, wrapped)
-
-    async with httpx.AsyncClient(base_url=await uvicorn_url(app)) as client:
-        response = await client.get("/")
-    assert response.status_code == 200
-    assert response.text == "data: one\n\ndata: two\n\n"
-    assert isinstance(sinks[0], ConnectionSink)
-    await hub.aclose()
+async def test_under_uvicorn_a_handed_over_stream_hears_when_its_client_leaves(uvicorn_url):
+    response = Response()
+    async with httpx.AsyncClient(base_url=await uvicorn_url(response)) as client:
+        async with client.stream("GET", "/") as answer:
+            await anext(answer.aiter_text())
+            await asyncio.wait_for(response.returned.wait(), 5)
+    await asyncio.wait_for(response.streams[0].gone.wait(), 5)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import pytest
 
@@ -11,7 +10,7 @@ from actors.room_host import PollResult
 from actors.video_room import VideoRoom
 from livecomments.principal import Principal
 from serve_app.feeds import FeedHub
-from serve_app.stream import viewer_stream
+from serve_app.stream import ViewerStream, open_viewer_stream
 
 ALICE = Principal("u-alice", "alice")
 
@@ -109,25 +108,20 @@ class Watching:
         self.room = room
         self.rooms = DirectRooms(room)
         self.hub = FeedHub(self.rooms, "replica-test", **{"buffer_bytes": 10_000} | hub_options)
-        self.streams: dict[Client, asyncio.Task] = {}
+        self.streams: dict[Client, ViewerStream] = {}
 
     async def stream(self, last_event_id: int | None = None) -> Client:
         """A viewer whose stream has opened."""
         client = Client()
-        self.streams[client] = asyncio.create_task(viewer_stream(
+        self.streams[client] = await open_viewer_stream(
             self.hub, self.rooms, "v1", last_event_id=last_event_id, backlog=0, sink=client
-        ))
+        )
         await client.next()
         return client
 
-    async def close(self, client: Client) -> None:
-        self.streams[client].cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.streams.pop(client)
-
     async def ended(self, client: Client) -> None:
         """Wait for the stream to end by itself."""
-        await asyncio.wait_for(self.streams.pop(client), 5)
+        await asyncio.wait_for(asyncio.shield(self.streams[client].ended), 5)
 
 
 @pytest.fixture
@@ -142,8 +136,8 @@ async def watching(make_room):
 
     yield watch
     for watched in made:
-        for client in list(watched.streams):
-            await watched.close(client)
+        for stream in watched.streams.values():
+            await stream.end()
         await watched.hub.aclose()
 
 
@@ -157,7 +151,7 @@ async def test_resume_then_live_is_gap_free_and_in_order(watching):
     for i in range(5):
         await room.post(ALICE, f"new {i}")
     assert await client.collect_ids(5) == [7, 8, 9, 10, 11]
-    await watched.close(client)
+    await watched.streams[client].end()
     assert watched.hub.rooms == 0
 
 
@@ -223,6 +217,16 @@ async def test_a_stream_ends_when_its_client_is_gone(watching):
     await watched.room.post(ALICE, "to no one")
     await watched.ended(client)
     assert watched.hub.rooms == 0
+
+
+async def test_a_client_that_leaves_bytes_unsent_past_the_send_timeout_is_cut_off(watching):
+    watched = await watching(heartbeat_s=0.3, send_timeout_s=0.3)
+    client, keeping_up = await watched.stream(), await watched.stream()
+    client.stalled, client.unread = True, 1
+    await watched.ended(client)
+    assert client.gone
+    await watched.room.post(ALICE, "for those still here")
+    assert await keeping_up.collect_ids(1) == [1]
 
 
 async def test_a_new_viewer_of_a_live_feed_starts_from_it_without_reading_the_room(watching):
