@@ -39,10 +39,10 @@ class Server:
     process: subprocess.Popen | None = None
     root_pid: int | None = None
     ports: int = 1  # replicas serving on consecutive ports from the URL's
+    _data: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
     # Once a server has carried viewers, its allocator reuses what they freed,
     # so the growth of its memory under the next load says nothing.
-    carried_viewers: bool = False
-    _data: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
+    carried_viewers: bool = field(default=False, kw_only=True)
 
     @property
     def host_port(self) -> tuple[str, int]:

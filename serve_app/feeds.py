@@ -39,7 +39,9 @@ FanoutObserver = Callable[[RoomEvent, int], None]
 
 log = logging.getLogger(__name__)
 
-POLL_TIMEOUT_S = 15.0
+# An idle room costs one poll a minute; the viewers of the other replicas are
+# summed in at each poll, so the count they see may lag by that much.
+POLL_TIMEOUT_S = 60.0
 POLL_BATCH = 500
 LOG_KEEP = 1000
 VIEWERS_EVERY_S = 2.0
