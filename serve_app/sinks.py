@@ -31,7 +31,8 @@ class Sink(Protocol):
         """Queue ``data`` for the client (dropped when the connection is gone)."""
 
     def write_chunk(self, data: bytes, chunk: bytes) -> None:
-        """Queue ``data``, whose chunked framing ``chunk`` is already built."""
+        """Queue ``data``, whose chunked framing ``chunk`` is already built,
+        for a client not ``closed`` (the caller has just checked)."""
 
     def pending(self) -> int:
         """Bytes queued that the client has not taken yet."""
@@ -46,8 +47,6 @@ class Sink(Protocol):
     def abort(self) -> None:
         """Drop the connection and whatever is queued for it."""
 
-    async def aclose(self) -> None:
-        """Release what the sink holds (the stream is over)."""
 
 
 FINISH_GRACE_S = 30.0
@@ -71,27 +70,24 @@ class ConnectionSink:
         self._transport: asyncio.WriteTransport = cycle.transport
 
     def write(self, data: bytes) -> None:
-        self.write_chunk(data, chunk_of(data))
+        if not self._transport.is_closing():
+            self._transport.write(chunk_of(data))
 
     def write_chunk(self, data: bytes, chunk: bytes) -> None:
-        if not self._transport.is_closing():
-            self._transport.write(chunk)
+        self._transport.write(chunk)
 
     def pending(self) -> int:
         return self._transport.get_write_buffer_size()
 
     @property
     def closed(self) -> bool:
-        return self._cycle.disconnected or self._transport.is_closing()
+        return self._transport.is_closing()
 
     async def drain(self) -> None:
         await self._cycle.flow.drain()
 
     def abort(self) -> None:
         self._transport.abort()
-
-    async def aclose(self) -> None:
-        return None
 
     def hand_over(self, on_lost: Callable[[], None]) -> None:
         """Take the connection from uvicorn. For uvicorn and Ray Serve the

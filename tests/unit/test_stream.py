@@ -79,9 +79,6 @@ class Client:
     def abort(self) -> None:
         self.gone = True
 
-    async def aclose(self) -> None:
-        return None
-
     async def next(self) -> bytes:
         while self.read == len(self.chunks):
             self._wrote.clear()
