@@ -12,9 +12,9 @@ import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from actors.group_commit import GroupCommit
+from actors.long_poll import LongPolls, PollResult, Wants
 from actors.video_room import VideoRoom
 from livecomments.clock import Clock, SystemClock
 from livecomments.errors import LiveCommentsError
@@ -44,15 +44,6 @@ HOST_FIGURES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class PollResult:
-    """Events after the poller's position, the room's head and its viewers."""
-
-    events: list[RoomEvent]
-    head: int
-    viewers: int
-
-
 class RoomHost:
     def __init__(
         self,
@@ -76,6 +67,7 @@ class RoomHost:
         self._reporter: asyncio.Task[None] | None = None
         self._rooms: dict[str, VideoRoom] = {}
         self._loading: dict[str, asyncio.Future[VideoRoom]] = {}
+        self._polls = LongPolls()
         self._started: asyncio.Future[None] | None = None
         self._writer: GroupCommit | None = None
         self._reaper: asyncio.Task[None] | None = None
@@ -112,7 +104,7 @@ class RoomHost:
             assert self._store is not None and self._writer is not None
             room = VideoRoom(
                 post_id, self._store, self._writer, self._settings.ring_size, self._clock,
-                self._settings.room_rate_limit,
+                self._settings.room_rate_limit, self._polls.changed,
             )
             await room.load()
             self._rooms[post_id] = room
@@ -160,24 +152,20 @@ class RoomHost:
     ) -> tuple[list[CommentRecord], int | None]:
         return await (await self.room(post_id)).comments_before(before_seq, limit)
 
-    async def poll(
-        self,
-        post_id: str,
-        after_seq: int | None,
-        subscriber: str,
-        viewers: int,
-        limit: int,
-        timeout: float,
-    ) -> PollResult:
-        """Events after ``after_seq`` (waiting up to ``timeout`` for some);
-        ``after_seq=None`` answers at once with the head. Also records that
-        ``subscriber`` has ``viewers`` viewers of this room."""
-        room = await self.room(post_id)
-        total = room.report_viewers(subscriber, viewers, ttl=timeout * 2 + 5)
-        if after_seq is None:
-            return PollResult([], room.head, total)
-        events = await room.wait_events(after_seq, limit, timeout)
-        return PollResult(events, room.head, room.viewers)
+    async def poll_rooms(
+        self, subscriber: str, wants: Wants, generation: int, limit: int, timeout: float
+    ) -> dict[str, PollResult]:
+        """One long-poll for all the rooms ``subscriber`` (a Serve replica)
+        follows here (``actors.long_poll``); also records its viewers of each."""
+        rooms = {post_id: await self.room(post_id) for post_id in wants}
+        ttl = timeout * 2 + 5
+        for post_id, (_, viewers) in wants.items():
+            rooms[post_id].report_viewers(subscriber, viewers, ttl)
+        return await self._polls.poll(subscriber, rooms, wants, generation, limit, timeout)
+
+    async def wake(self, subscriber: str, generation: int) -> None:
+        """Answer the subscriber's waiting poll: it follows more rooms now."""
+        self._polls.wake(subscriber, generation)
 
     async def events_after(self, post_id: str, after_seq: int, limit: int) -> PollResult:
         """Events already written after ``after_seq``, without waiting."""

@@ -69,7 +69,8 @@ class ShardManager:
             entry = self._hosts[name]
             if name != failed_host or await self._runtime.is_alive(entry.handle):
                 return entry
-            await self._forget_host(entry)
+            if self._hosts.get(name) is entry:  # no other report forgot it meanwhile
+                await self._forget_host(entry)
         nodes = await self._runtime.alive_nodes()
         node = self._strategy.place(post_id, nodes)
         entry = await self._host_on(node, self._base_name(post_id, node))

@@ -1,4 +1,4 @@
-"""The room of one live video: sequence, hot ring, write-through, long-poll.
+"""The room of one live video: sequence, hot ring, write-through.
 
 A plain class: a ``RoomHost`` (the Ray actor) keeps many of them, and unit
 tests build one directly with an in-memory store and a fake clock.
@@ -47,6 +47,7 @@ class VideoRoom:
         ring_size: int,
         clock: Clock,
         rate_limit: RateLimit | None = None,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self.post_id = post_id
         self._store = store
@@ -59,7 +60,8 @@ class VideoRoom:
         self._queue: list[tuple[Callable[[int], RoomEvent], asyncio.Future[RoomEvent]]] = []
         self._flush_task: asyncio.Task[None] | None = None
         self._moderation = asyncio.Lock()
-        self._changed = asyncio.Event()
+        # Called when events were added (or the room reloaded): the host's long-polls look.
+        self.on_change = on_change
         self._viewers: dict[str, tuple[int, float]] = {}
         self._limiter = TokenBucketLimiter(rate_limit, clock) if rate_limit else None
         self._minute = (clock.monotonic() // 60, 0, 0)
@@ -179,8 +181,8 @@ class VideoRoom:
         self._head = event.seq
 
     def _notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
+        if self.on_change is not None:
+            self.on_change()
 
     # reads -------------------------------------------------------------
 
@@ -200,18 +202,6 @@ class VideoRoom:
         if events is None:
             events = await self._store.events_after(self.post_id, after_seq, limit)
         return events
-
-    async def wait_events(self, after_seq: int, limit: int, timeout: float) -> list[RoomEvent]:
-        """Like ``events_after``, but if there are none yet wait up to ``timeout``
-        seconds for the next batch (a long-poll)."""
-        self.last_active = self._clock.monotonic()
-        if after_seq >= self._head:
-            changed = self._changed
-            try:
-                await asyncio.wait_for(changed.wait(), timeout)
-            except TimeoutError:
-                return []
-        return await self.events_after(after_seq, limit)
 
     async def comments_before(
         self, before_seq: int | None, limit: int

@@ -1,8 +1,9 @@
 """One subscription per room per replica, fanned out to local viewers.
 
-A ``RoomFeed`` long-polls its room for events after the last one it saw
-(as Ray Serve's controller long-polls its clients) and encodes each event's
-SSE frame once into a log shared by the room's viewers on this replica.
+A ``RoomFeed`` is handed its room's events after the last one it saw by
+the long-poll of the room's host (``serve_app.host_polls``: one per host, as
+Ray Serve's controller long-polls its clients) and encodes each event's SSE
+frame once into a log shared by the room's viewers on this replica.
 
 The feed publishes what it appended in *flushes*, and a flush writes the
 new frames, as the same ``bytes``, straight to the sink of every viewer
@@ -29,7 +30,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from livecomments.errors import Unavailable
+from actors.long_poll import PollResult
+from serve_app.host_polls import HostPolls
 from serve_app.rooms import RoomClient
 from serve_app.sinks import Sink, chunk_of
 from serve_app.wire import event_frame, frame
@@ -39,10 +41,6 @@ FanoutObserver = Callable[[RoomEvent, int], None]
 
 log = logging.getLogger(__name__)
 
-# An idle room costs one poll a minute; the viewers of the other replicas are
-# summed in at each poll, so the count they see may lag by that much.
-POLL_TIMEOUT_S = 60.0
-POLL_BATCH = 500
 LOG_KEEP = 1000
 VIEWERS_EVERY_S = 2.0
 FLUSH_GAP_PER_VIEWER_S = 20e-6
@@ -117,8 +115,7 @@ class Viewer:
 
 class RoomFeed:
     def __init__(
-        self, post_id: str, rooms: RoomClient, subscriber: str, buffer_bytes: int,
-        observe: FanoutObserver | None = None,
+        self, post_id: str, buffer_bytes: int, observe: FanoutObserver | None = None
     ) -> None:
         self.post_id = post_id
         self.viewers: set[Viewer] = set()
@@ -127,8 +124,6 @@ class RoomFeed:
         self.last_flush = time.monotonic()
         self._buffer_bytes = buffer_bytes
         self._observe = observe
-        self._rooms = rooms
-        self._subscriber = subscriber
         self._log: list[tuple[int | None, bytes]] = []
         self._base = 0
         self._published = 0
@@ -136,13 +131,8 @@ class RoomFeed:
         self._following: set[Viewer] = set()
         self._flush_timer: asyncio.TimerHandle | None = None
         self._closed = False
-        self._reported = 0
         self._announced: tuple[int, float] = (-1, 0.0)
-        self._task: asyncio.Task[None] | None = None
         self._pending_announce: asyncio.TimerHandle | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"feed:{self.post_id}")
 
     def join(self, sink: Sink, on_stop: Callable[[Stop], None]) -> Viewer:
         viewer = Viewer(self, sink, self._published, on_stop)
@@ -240,46 +230,28 @@ class RoomFeed:
             self._base += drop
         self.last_flush = time.monotonic()
 
-    async def aclose(self) -> None:
+    def close(self) -> None:
         self._closed = True
         for viewer in list(self._following):
             self.stop(viewer, Stop.CLOSED)
         for timer in (self._pending_announce, self._flush_timer):
             if timer is not None:
                 timer.cancel()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
-    async def _run(self) -> None:
-        backoff = 0.05
-        while True:
-            self._reported = len(self.viewers)
-            try:
-                result = await self._rooms.poll(
-                    self.post_id, self.head, self._subscriber, self._reported,
-                    POLL_BATCH, POLL_TIMEOUT_S,
-                )
-            except Exception as exc:
-                level = logging.WARNING if isinstance(exc, Unavailable) else logging.ERROR
-                log.log(level, "feed %s: poll failed (%r); retrying", self.post_id, exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
+    def receive(self, result: PollResult, reported: int) -> None:
+        """The room's answer to a poll that said this replica had ``reported`` viewers."""
+        if self.head is None:
+            self.head = result.head
+        for event in result.events:
+            if event.seq <= self.head:
                 continue
-            backoff = 0.05
-            if self.head is None:
-                self.head = result.head
-            for event in result.events:
-                if event.seq <= self.head:
-                    continue
-                self.append(event.seq, event_frame(event))
-                if self._observe is not None:
-                    self._observe(event, len(self.viewers))
-                self.head = event.seq
-            self.total_viewers = result.viewers - self._reported + len(self.viewers)
-            self.announce_viewers()
-            self.flush_soon()
+            self.append(event.seq, event_frame(event))
+            if self._observe is not None:
+                self._observe(event, len(self.viewers))
+            self.head = event.seq
+        self.total_viewers = result.viewers - reported + len(self.viewers)
+        self.announce_viewers()
+        self.flush_soon()
 
     def announce_viewers(self) -> None:
         """Send a ``viewers`` event when the count changed, at most every 2 s
@@ -316,8 +288,7 @@ class FeedHub:
         heartbeat_s: float = 15.0, send_timeout_s: float = 30.0,
         observe: FanoutObserver | None = None,
     ) -> None:
-        self._rooms = rooms
-        self._subscriber = subscriber
+        self._polls = HostPolls(rooms, subscriber)
         self._buffer_bytes = buffer_bytes
         self._observe = observe
         self._heartbeat_s = heartbeat_s
@@ -331,10 +302,8 @@ class FeedHub:
         stop following it."""
         feed = self._feeds.get(post_id)
         if feed is None:
-            feed = self._feeds[post_id] = RoomFeed(
-                post_id, self._rooms, self._subscriber, self._buffer_bytes, self._observe
-            )
-            feed.start()
+            feed = self._feeds[post_id] = RoomFeed(post_id, self._buffer_bytes, self._observe)
+            self._polls.add(feed)
         self._start_ticker()
         return feed.join(sink, on_stop)
 
@@ -343,7 +312,8 @@ class FeedHub:
         feed.leave(viewer)
         if not feed.viewers and self._feeds.get(feed.post_id) is feed:
             del self._feeds[feed.post_id]
-            await feed.aclose()
+            self._polls.remove(feed)
+            feed.close()
 
     def _start_ticker(self) -> None:
         if self._ticker is None:
@@ -393,6 +363,7 @@ class FeedHub:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
+        await self._polls.aclose()
         feeds, self._feeds = list(self._feeds.values()), {}
         for feed in feeds:
-            await feed.aclose()
+            feed.close()

@@ -16,8 +16,9 @@ from typing import Any
 from cachetools import TTLCache
 from ray.exceptions import RayTaskError
 
+from actors.long_poll import PollResult, Wants
 from actors.remote import HOST_FAILURES
-from actors.room_host import PollResult, PostRequest
+from actors.room_host import PostRequest
 from livecomments.errors import LiveCommentsError, Unavailable
 from livecomments.principal import Principal
 from serve_app.post_batch import Batcher
@@ -46,7 +47,9 @@ class RoomClient:
                 raise exc.cause from None
             raise
 
-    async def _entry(self, post_id: str, failed_host: str | None = None) -> Any:
+    async def locate(self, post_id: str, failed_host: str | None = None) -> Any:
+        """The room's host (``entry.name``, ``entry.handle``); with
+        ``failed_host``, after that host failed a call for it."""
         entry = None if failed_host else self._cache.get(post_id)
         if entry is None:
             entry = await self._ask_manager("room_for", post_id, failed_host)
@@ -72,7 +75,7 @@ class RoomClient:
         now (the ShardManager replaces a dead host) and read again."""
         failed: str | None = None
         for delay in (*BACKOFF_S, None):
-            entry = await self._entry(post_id, failed)
+            entry = await self.locate(post_id, failed)
             try:
                 return await self._call(entry, method, post_id, *args)
             except HOST_FAILURES as exc:
@@ -84,7 +87,7 @@ class RoomClient:
         raise Unavailable("the room is unavailable; retry shortly", "room_unavailable")
 
     async def _write(self, post_id: str, method: str, *args: Any) -> Any:
-        entry = await self._entry(post_id)
+        entry = await self.locate(post_id)
         try:
             return await self._call(entry, method, post_id, *args)
         except HOST_FAILURES as exc:
@@ -96,14 +99,14 @@ class RoomClient:
         self._batchers.pop(entry.name, None)
         for post_id in post_ids:
             self._cache.pop(post_id, None)
-        await self._entry(post_ids[0], entry.name)
+        await self.locate(post_ids[0], entry.name)
         return Unavailable("the room was moving; nothing was saved, retry", "room_unavailable")
 
     async def post(
         self, post_id: str, author: Principal, text: str, flag: str | None, hidden: bool
     ) -> RoomEvent:
         """Batched per host with the replica's other posts (``post_batch``)."""
-        entry = await self._entry(post_id)
+        entry = await self.locate(post_id)
         batcher = self._batchers.get(entry.name)
         if batcher is None:
             batcher = self._batchers[entry.name] = Batcher(
@@ -131,16 +134,16 @@ class RoomClient:
     ) -> tuple[list[CommentRecord], int | None]:
         return await self._read(post_id, "comments", before_seq, limit)
 
-    async def poll(
-        self,
-        post_id: str,
-        after_seq: int | None,
-        subscriber: str,
-        viewers: int,
-        limit: int,
+    async def poll_rooms(
+        self, entry: Any, subscriber: str, wants: Wants, generation: int, limit: int,
         timeout: float,
-    ) -> PollResult:
-        return await self._read(post_id, "poll", after_seq, subscriber, viewers, limit, timeout)
+    ) -> dict[str, PollResult]:
+        """One long-poll of a host for the rooms ``wants`` names
+        (``actors.long_poll``); raises ``HOST_FAILURES`` if the host is gone."""
+        return await self._call(entry, "poll_rooms", subscriber, wants, generation, limit, timeout)
+
+    async def wake(self, entry: Any, subscriber: str, generation: int) -> None:
+        await self._call(entry, "wake", subscriber, generation)
 
     async def events_after(self, post_id: str, after_seq: int, limit: int) -> PollResult:
         """Events already written after ``after_seq``, without waiting."""

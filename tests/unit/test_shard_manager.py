@@ -26,6 +26,7 @@ class FakeRuntime:
         return f"handle:{name}"
 
     async def is_alive(self, handle: str) -> bool:
+        await asyncio.sleep(0)  # a remote call: other calls to the manager run meanwhile
         return handle.removeprefix("handle:") not in self.dead
 
     async def stop_host(self, handle: str) -> None:
@@ -64,6 +65,17 @@ async def test_a_dead_host_is_replaced_by_a_new_generation(runtime):
     second = await shards.room_for("v1", failed_host=first.name)
     assert second.name == f"{first.name}~1"
     assert [h.name for h in shards.hosts()] == [second.name]
+    assert runtime.stopped == [first.handle]
+
+
+async def test_concurrent_reports_of_one_dead_host_replace_it_once(runtime):
+    shards = manager(runtime)
+    first = await shards.room_for("v1")
+    runtime.dead.add(first.name)
+    # Two callers (a replica's poll and a post, say) found it dead at once.
+    entries = await asyncio.gather(shards.room_for("v1", failed_host=first.name),
+                                   shards.room_for("v1", failed_host=first.name))
+    assert {e.name for e in entries} == {f"{first.name}~1"}
     assert runtime.stopped == [first.handle]
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from actors.room_host import PollResult
+from actors.long_poll import LongPolls, PollResult
 from actors.video_room import VideoRoom
 from livecomments.principal import Principal
 from serve_app.feeds import FeedHub
@@ -16,21 +16,32 @@ ALICE = Principal("u-alice", "alice")
 
 
 class DirectRooms:
-    """The RoomClient calls the stream and feeds make, answered by one room."""
+    """The RoomClient calls the stream and feeds make, answered by one room
+    on one host (the client is its own host entry)."""
+
+    name = "direct-host"
 
     def __init__(self, room: VideoRoom) -> None:
         self.room = room
         self.reads = 0
         self.unpolled: set[int] = set()  # events the feeds' polls skip
+        self.polls = LongPolls()
+        room.on_change = self.polls.changed
 
-    async def poll(self, post_id, after_seq, subscriber, viewers, limit, timeout) -> PollResult:
-        total = self.room.report_viewers(subscriber, viewers, ttl=60)
-        if after_seq is None:
-            return PollResult([], self.room.head, total)
-        while after_seq + 1 in self.unpolled:
-            after_seq += 1
-        events = await self.room.wait_events(after_seq, limit, timeout)
-        return PollResult(events, self.room.head, total)
+    async def locate(self, post_id, failed_host=None) -> DirectRooms:
+        return self
+
+    async def poll_rooms(self, entry, subscriber, wants, generation, limit, timeout):
+        (after, viewers), = wants.values()
+        self.room.report_viewers(subscriber, viewers, ttl=60)
+        while after is not None and after + 1 in self.unpolled:
+            after += 1
+        return await self.polls.poll(subscriber, {self.room.post_id: self.room},
+                                     {self.room.post_id: (after, viewers)}, generation, limit,
+                                     timeout)
+
+    async def wake(self, entry, subscriber, generation) -> None:
+        self.polls.wake(subscriber, generation)
 
     async def events_after(self, post_id, after_seq, limit) -> PollResult:
         self.reads += 1

@@ -133,21 +133,6 @@ async def test_concurrent_deletes_of_one_comment_make_one_event(make_room):
     assert room.head == 2
 
 
-async def test_wait_events_wakes_on_the_next_write(make_room):
-    room = await make_room()
-    # The waiter runs (and starts waiting) before the write: post() suspends on
-    # its commit first, and tasks run in the order they were scheduled.
-    waiter = asyncio.create_task(room.wait_events(0, 10, timeout=30))
-    await room.post(ALICE, "wake up")
-    events = await asyncio.wait_for(waiter, 5)
-    assert [e.text for e in events] == ["wake up"]
-
-
-async def test_wait_events_times_out_empty(make_room):
-    room = await make_room()
-    assert await room.wait_events(0, 10, timeout=0.01) == []
-
-
 async def test_viewers_are_summed_over_subscribers_until_they_expire(make_room, clock):
     room = await make_room()
     room.report_viewers("replica-a", 3, ttl=10)
