@@ -56,8 +56,11 @@ def ray_environment(settings: Settings) -> dict[str, str]:
         # Ray starts workers at niceness 15, behind any other process on the node;
         # the replicas and room hosts are the latency-critical part of this service.
         "RAY_worker_niceness": "0",
-        # Buffer the per-request access log instead of writing a line per request.
+        # Buffer the per-request access log instead of writing a line per request,
+        # and keep the replicas' logs in their files (the dashboard shows them):
+        # on stderr, Ray ships every line to the driver, which prints it.
         "RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE": "1000",
+        "RAY_SERVE_LOG_TO_STDERR": "0",
     }
 
 
