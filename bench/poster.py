@@ -2,10 +2,11 @@
 
 Lean on purpose, like the viewers: raw keep-alive HTTP/1.1 connections and
 hand-written requests (an HTTP client library costs a millisecond of CPU a
-request and saturates first). Each comment's text is ``t=<send time>``
+request and saturates first). Each comment's text is ``t=<send time> <id>``
 (seconds since the epoch: when it was due, so a post the client sent late
-counts as late), so viewers measure POST -> screen. Runs in its
-own process; the runner may start several for high rates.
+counts as late; the id makes every text unique), so viewers measure POST ->
+screen and the runner can find each acknowledged comment in the store. Runs
+in its own process; the runner may start several for high rates.
 """
 
 from __future__ import annotations
@@ -34,15 +35,16 @@ async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
 
 
 def run_poster(url: str, ports: int, tokens: list[str], videos: list[str], rate: float,
-               duration: float, start_at: float, result_pipe) -> None:
+               duration: float, start_at: float, name: str, result_pipe) -> None:
     """Process entry: post ``rate`` comments/s for ``duration`` s from ``start_at``
     (epoch seconds), spread over the users, the videos and the ``ports``
-    replica ports from the URL's; send back the tally."""
+    replica ports from the URL's; send back the tally, with the text of every
+    acknowledged comment by video."""
     parts = urlsplit(url)
     host, base_port = parts.hostname, parts.port
 
     async def main() -> None:
-        accepted: dict[str, int] = {video: 0 for video in videos}
+        accepted: dict[str, list[str]] = {video: [] for video in videos}
         rejected: dict[int, int] = {}
         post_latency = array("d")
         due: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
@@ -53,7 +55,8 @@ def run_poster(url: str, ports: int, tokens: list[str], videos: list[str], rate:
                 while (item := await due.get()) is not None:
                     n, sent = item
                     video, token = videos[n % len(videos)], tokens[n % len(tokens)]
-                    body = b'{"comment":"t=%.6f"}' % sent
+                    text = f"t={sent:.6f} {name}-{n}"
+                    body = b'{"comment":"%s"}' % text.encode()
                     request = (
                         f"POST /api/posts/{video}/comments HTTP/1.1\r\nHost: {host}\r\n"
                         f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
@@ -67,7 +70,7 @@ def run_poster(url: str, ports: int, tokens: list[str], videos: list[str], rate:
                         reader, writer = await asyncio.open_connection(host, port)
                     post_latency.append(time.time() - sent)
                     if status == 201:
-                        accepted[video] += 1
+                        accepted[video].append(text)
                     else:
                         rejected[status] = rejected.get(status, 0) + 1
             finally:

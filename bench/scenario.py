@@ -5,7 +5,9 @@ in ``posters`` processes (``bench.poster``); this process only orchestrates
 and prints progress. Figures: viewers connected/failed, comments accepted and
 rejected, deliveries expected and received, loss, duplicates, out of order,
 POST -> screen latency, server CPU per delivery, front memory per viewer,
-client CPU (with a warning when a client process nears a full core).
+client CPU (with a warning when a client process nears a full core), and for
+livecomments (the reference stores nothing) whether its store holds exactly
+the acknowledged comments (``bench.readback``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import httpx
 import numpy
 
 from bench.poster import run_poster
+from bench.readback import read_back
 from bench.servers import Server
 from bench.viewers import run_viewers
 
@@ -103,7 +106,7 @@ def run(server: Server, load: Load, label: str = "") -> dict:
         result_out, result_in = context.Pipe(duplex=False)
         process = context.Process(target=run_poster, args=(
             server.url, server.ports, tokens[n::load.posters], videos, load.rate / load.posters,
-            load.duration, start_at, result_in))
+            load.duration, start_at, f"p{n}", result_in))
         process.start()
         posters.append((process, result_out))
     began = time.monotonic()
@@ -124,13 +127,22 @@ def run(server: Server, load: Load, label: str = "") -> dict:
         stop_in.send(True)
         viewer_results.append(result_out.recv())
         process.join()
+    result = _tally(load, connected, failed, poster_results, viewer_results, cpu_used,
+                    rss_grown)
+    if server.name == "livecomments":
+        _progress(f"{label} reading {result['comments_accepted']} comments back from the store")
+        acknowledged: dict[str, list[str]] = {video: [] for video in videos}
+        for poster in poster_results:
+            for video, texts in poster["accepted"].items():
+                acknowledged[video] += texts
+        result |= read_back(server.url, acknowledged)
     _progress("")
-    return _tally(load, connected, failed, poster_results, viewer_results, cpu_used, rss_grown)
+    return result
 
 
 def _tally(load: Load, connected: int, failed: int, posters: list[dict], viewers: list[dict],
            cpu_used: dict[str, float], rss_grown: int | None) -> dict:
-    accepted = sum(sum(p["accepted"].values()) for p in posters)
+    accepted = sum(len(texts) for p in posters for texts in p["accepted"].values())
     rejected: dict[str, int] = {}
     for p in posters:
         for status, count in p["rejected"].items():

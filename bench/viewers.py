@@ -3,7 +3,7 @@ per stream (no coroutine wakes per read), chunked decoding by hand, no JSON
 parsing on the hot path. One process holds many viewers; the runner starts
 several such processes so that the client is not the bottleneck.
 
-Each comment's text is ``t=<send time>``: a viewer records the latency of
+Each comment's text is ``t=<send time> <id>``: a viewer records the latency of
 every delivery, and per stream the sequence numbers it saw (loss, duplicates,
 order are counted in the process, only totals travel back).
 """
@@ -101,7 +101,7 @@ class SseViewer(asyncio.Protocol):
                 continue
             seq = int(frame[4:frame.index(b"\n")])
             start = mark + len(TEXT_MARK)
-            tally.latencies.append(now - float(frame[start:frame.index(b'"', start)]))
+            tally.latencies.append(now - float(frame[start:frame.index(b" ", start)]))
             tally.received += 1
             if seq in self.seen:
                 tally.duplicates += 1

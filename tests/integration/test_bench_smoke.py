@@ -1,4 +1,5 @@
-"""The benchmark's own machinery, small: every delivery arrives once, in order.
+"""The benchmark's own machinery, small: every delivery arrives once, in order,
+and the store holds exactly the acknowledged comments.
 Correctness only; timings are for ``livecomments bench``, not for tests."""
 
 from __future__ import annotations
@@ -20,3 +21,5 @@ async def test_the_benchmark_counts_every_delivery_once(running):
     assert result["deliveries_received"] == result["deliveries_expected"] == 60 * 4
     assert (result["loss"], result["duplicates"], result["out_of_order"]) == (0, 0, 0)
     assert result["latency_ms"]["p50"] is not None
+    assert (result["store_held"], result["store_lost"], result["store_duplicates"],
+            result["store_unacknowledged"]) == (60, 0, 0, 0)
