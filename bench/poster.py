@@ -91,7 +91,7 @@ def run_poster(url: str, ports: int, tokens: list[str], videos: list[str], rate:
         await asyncio.gather(*workers)
         cpu = os.times()
         result_pipe.send({"accepted": accepted, "rejected": rejected,
-                          "post_latency": post_latency.tobytes(),
+                          "post_latency": post_latency.tobytes(), "finished_at": time.time(),
                           "cpu_seconds": cpu.user + cpu.system})
 
     asyncio.run(main())

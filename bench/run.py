@@ -150,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                                 for n in range(args.runs)]
     report["median"] = {
         name: {"deliveries_per_s": _median(runs, "deliveries_per_s"),
+               "accepted_per_s": _median(runs, "accepted_per_s"),
                "p99_ms": _median(runs, "latency_ms", "p99"),
                "server_cpu_us_per_delivery": _median(runs, "server_cpu_us_per_delivery"),
                "front_rss_per_viewer_kb": _median(runs, "front_rss_per_viewer_kb")}

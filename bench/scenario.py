@@ -128,7 +128,7 @@ def run(server: Server, load: Load, label: str = "") -> dict:
         viewer_results.append(result_out.recv())
         process.join()
     result = _tally(load, connected, failed, poster_results, viewer_results, cpu_used,
-                    rss_grown)
+                    rss_grown, start_at)
     if server.name == "livecomments":
         _progress(f"{label} reading {result['comments_accepted']} comments back from the store")
         acknowledged: dict[str, list[str]] = {video: [] for video in videos}
@@ -141,7 +141,7 @@ def run(server: Server, load: Load, label: str = "") -> dict:
 
 
 def _tally(load: Load, connected: int, failed: int, posters: list[dict], viewers: list[dict],
-           cpu_used: dict[str, float], rss_grown: int | None) -> dict:
+           cpu_used: dict[str, float], rss_grown: int | None, start_at: float) -> dict:
     accepted = sum(len(texts) for p in posters for texts in p["accepted"].values())
     rejected: dict[str, int] = {}
     for p in posters:
@@ -172,6 +172,9 @@ def _tally(load: Load, connected: int, failed: int, posters: list[dict], viewers
         "loss": max(0, expected - deliveries), "duplicates": duplicates,
         "out_of_order": sum(v["out_of_order"] for v in viewers),
         "deliveries_per_s": round(deliveries / load.duration, 1),
+        # What the server took: below ``rate`` when the last answers came after the window.
+        "accepted_per_s": round(accepted / max(
+            load.duration, max(p["finished_at"] for p in posters) - start_at), 1),
         "latency_ms": {"p50": pct(latencies, 50), "p95": pct(latencies, 95),
                        "p99": pct(latencies, 99), "max": pct(latencies, 100)},
         "post_ms": {"p50": pct(post_ms, 50), "p99": pct(post_ms, 99)},
