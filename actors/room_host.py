@@ -157,10 +157,12 @@ class RoomHost:
     ) -> dict[str, PollResult]:
         """One long-poll for all the rooms ``subscriber`` (a Serve replica)
         follows here (``actors.long_poll``); also records its viewers of each."""
-        rooms = {post_id: await self.room(post_id) for post_id in wants}
         ttl = timeout * 2 + 5
+        rooms = {}
         for post_id, (_, viewers) in wants.items():
-            rooms[post_id].report_viewers(subscriber, viewers, ttl)
+            room = self._rooms.get(post_id) or await self.room(post_id)
+            room.report_viewers(subscriber, viewers, ttl)
+            rooms[post_id] = room
         return await self._polls.poll(subscriber, rooms, wants, generation, limit, timeout)
 
     async def wake(self, subscriber: str, generation: int) -> None:

@@ -227,13 +227,12 @@ class VideoRoom:
 
     # viewers -----------------------------------------------------------
 
-    def report_viewers(self, subscriber: str, count: int, ttl: float) -> int:
+    def report_viewers(self, subscriber: str, count: int, ttl: float) -> None:
         """Record that ``subscriber`` (a Serve replica) has ``count`` viewers
-        for ``ttl`` seconds; return the room's total."""
+        for ``ttl`` seconds (``viewers`` sums them)."""
         now = self._clock.monotonic()
         self._viewers[subscriber] = (count, now + ttl)
         self.last_active = now
-        return self.viewers
 
     @property
     def viewers(self) -> int:
