@@ -55,8 +55,6 @@ def export_to_ray(stats: dict) -> None:
         gauge.set(float(stats[key]), tags=tags)
 
 
-
-
 async def report_retired(host_name: str, post_ids: list[str]) -> None:
     """Tell the ShardManager that a host dropped idle rooms."""
     manager = await asyncio.to_thread(ray.get_actor, SHARD_MANAGER, namespace=NAMESPACE)

@@ -111,7 +111,6 @@ class HostPoll:
     def __init__(self, rooms: RoomClient, subscriber: str, entry: Any,
                  on_failed: Callable[[HostPoll], None]) -> None:
         self.entry = entry
-        self.name: str = entry.name
         self.feeds: dict[str, PolledFeed] = {}
         self._rooms = rooms
         self._subscriber = subscriber
@@ -120,6 +119,10 @@ class HostPoll:
         self._asked: int | None = None  # the generation the waiting poll names
         self._task: asyncio.Task[None] | None = None
         self._waking: asyncio.Task[None] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
 
     def add(self, feed: PolledFeed) -> None:
         self.feeds[feed.post_id] = feed

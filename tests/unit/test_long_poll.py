@@ -55,7 +55,10 @@ async def test_a_wake_answers_only_polls_that_name_an_older_room_set(make_room):
     wants = {"a": (0, 0)}
     older = asyncio.create_task(polls.poll("r1", rooms, wants, 1, 10, timeout=30))
     other = asyncio.create_task(polls.poll("r2", rooms, wants, 1, 10, timeout=30))
-    await asyncio.sleep(0)  # a yield, not a wait: both polls are now waiting
+    # Room "b" is neither poll's: its write (a commit awaited) wakes both to
+    # look, and both wait on.
+    await rooms["b"].post(ALICE, "elsewhere")
+    assert not older.done() and not other.done()
     polls.wake("r1", 2)
     assert await asyncio.wait_for(older, 5) == {"a": PollResult([], 0, 0)}
     assert not other.done()

@@ -17,6 +17,10 @@ class FakeRuntime:
         self.started: list[tuple[str, str]] = []
         self.dead: set[str] = set()
         self.stopped: list[str] = []
+        # While ``held`` is a list, liveness checks wait in it for ``release``.
+        self.held: list[str] | None = None
+        self.release = asyncio.Event()
+        self.two_held = asyncio.Event()
 
     async def alive_nodes(self) -> list[str]:
         return list(self.nodes)
@@ -26,7 +30,11 @@ class FakeRuntime:
         return f"handle:{name}"
 
     async def is_alive(self, handle: str) -> bool:
-        await asyncio.sleep(0)  # a remote call: other calls to the manager run meanwhile
+        if self.held is not None:  # a remote call: other calls run meanwhile
+            self.held.append(handle)
+            if len(self.held) == 2:
+                self.two_held.set()
+            await self.release.wait()
         return handle.removeprefix("handle:") not in self.dead
 
     async def stop_host(self, handle: str) -> None:
@@ -72,9 +80,14 @@ async def test_concurrent_reports_of_one_dead_host_replace_it_once(runtime):
     shards = manager(runtime)
     first = await shards.room_for("v1")
     runtime.dead.add(first.name)
-    # Two callers (a replica's poll and a post, say) found it dead at once.
-    entries = await asyncio.gather(shards.room_for("v1", failed_host=first.name),
-                                   shards.room_for("v1", failed_host=first.name))
+    # Two callers (a replica's poll and a post, say) found it dead at once,
+    # and both are checking it before either hears back.
+    runtime.held = []
+    reports = [asyncio.create_task(shards.room_for("v1", failed_host=first.name))
+               for _ in range(2)]
+    await asyncio.wait_for(runtime.two_held.wait(), 5)
+    runtime.release.set()
+    entries = await asyncio.gather(*reports)
     assert {e.name for e in entries} == {f"{first.name}~1"}
     assert runtime.stopped == [first.handle]
 
