@@ -14,7 +14,7 @@ import os
 from collections.abc import Awaitable, Callable
 
 from actors.group_commit import GroupCommit
-from actors.long_poll import LongPolls, PollResult, Wants
+from actors.long_poll import Changes, LongPolls, PollResult
 from actors.video_room import VideoRoom
 from livecomments.clock import Clock, SystemClock
 from livecomments.errors import LiveCommentsError
@@ -67,7 +67,7 @@ class RoomHost:
         self._reporter: asyncio.Task[None] | None = None
         self._rooms: dict[str, VideoRoom] = {}
         self._loading: dict[str, asyncio.Future[VideoRoom]] = {}
-        self._polls = LongPolls()
+        self._polls = LongPolls(self._rooms, self.room)
         self._started: asyncio.Future[None] | None = None
         self._writer: GroupCommit | None = None
         self._reaper: asyncio.Task[None] | None = None
@@ -153,21 +153,17 @@ class RoomHost:
         return await (await self.room(post_id)).comments_before(before_seq, limit)
 
     async def poll_rooms(
-        self, subscriber: str, wants: Wants, generation: int, limit: int, timeout: float
-    ) -> dict[str, PollResult]:
+        self, subscriber: str, session: str, changes: Changes, full: bool, limit: int,
+        timeout: float,
+    ) -> dict[str, PollResult] | None:
         """One long-poll for all the rooms ``subscriber`` (a Serve replica)
-        follows here (``actors.long_poll``); also records its viewers of each."""
-        ttl = timeout * 2 + 5
-        rooms = {}
-        for post_id, (_, viewers) in wants.items():
-            room = self._rooms.get(post_id) or await self.room(post_id)
-            room.report_viewers(subscriber, viewers, ttl)
-            rooms[post_id] = room
-        return await self._polls.poll(subscriber, rooms, wants, generation, limit, timeout)
+        follows here, carrying what changed of them (``actors.long_poll``)."""
+        return await self._polls.poll(subscriber, session, changes, full, limit, timeout)
 
-    async def wake(self, subscriber: str, generation: int) -> None:
-        """Answer the subscriber's waiting poll: it follows more rooms now."""
-        self._polls.wake(subscriber, generation)
+    async def follow(self, subscriber: str, session: str, changes: Changes) -> bool:
+        """Changes to the subscriber's rooms while its poll waits (it follows
+        another room); False when the host does not know the session."""
+        return await self._polls.follow(subscriber, session, changes)
 
     async def events_after(self, post_id: str, after_seq: int, limit: int) -> PollResult:
         """Events already written after ``after_seq``, without waiting."""
@@ -227,6 +223,7 @@ class RoomHost:
         while True:
             await asyncio.sleep(period)
             try:
+                self._polls.expire(asyncio.get_running_loop().time())
                 await self.retire_idle()
             except Exception:
                 log.exception("retiring idle rooms failed; will try again")

@@ -47,7 +47,7 @@ class VideoRoom:
         ring_size: int,
         clock: Clock,
         rate_limit: RateLimit | None = None,
-        on_change: Callable[[], None] | None = None,
+        on_change: Callable[[VideoRoom], None] | None = None,
     ) -> None:
         self.post_id = post_id
         self._store = store
@@ -182,7 +182,7 @@ class VideoRoom:
 
     def _notify(self) -> None:
         if self.on_change is not None:
-            self.on_change()
+            self.on_change(self)
 
     # reads -------------------------------------------------------------
 

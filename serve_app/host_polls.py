@@ -7,9 +7,11 @@ call carries the events of many rooms, so the calls between a replica and a
 host stay few however many rooms are busy; a quiet host costs one call a
 ``POLL_TIMEOUT_S``.
 
-A feed placed while its host's poll waits wakes that poll, so the new room
-is in the next one. When a host fails, its feeds are placed again: the
-ShardManager brings their rooms back on a live host.
+The host keeps the replica's session (its rooms, its position and viewers in
+each), so a poll carries only what changed since the last; a feed placed
+while its host's poll waits is sent at once (``follow``), which answers that
+poll with the new room's head. When a host fails, its feeds are placed
+again: the ShardManager brings their rooms back on a live host.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
-from actors.long_poll import PollResult
+from actors.long_poll import PollResult, Want
 from actors.remote import HOST_FAILURES
 from livecomments.errors import Unavailable
 from serve_app.rooms import RoomClient
@@ -106,7 +109,8 @@ class HostPolls:
 
 
 class HostPoll:
-    """The long-poll of one host for the feeds of its rooms."""
+    """The long-poll of one host for the feeds of its rooms: a session
+    there, which each poll brings up to date with what changed."""
 
     def __init__(self, rooms: RoomClient, subscriber: str, entry: Any,
                  on_failed: Callable[[HostPoll], None]) -> None:
@@ -115,10 +119,11 @@ class HostPoll:
         self._rooms = rooms
         self._subscriber = subscriber
         self._on_failed = on_failed
-        self._generation = 0
-        self._asked: int | None = None  # the generation the waiting poll names
+        self._session: str | None = None  # None: the next poll starts one
+        self._told: dict[str, Want] = {}  # the session as the host has it
+        self._polling = False
         self._task: asyncio.Task[None] | None = None
-        self._waking: asyncio.Task[None] | None = None
+        self._following: asyncio.Task[None] | None = None
 
     @property
     def name(self) -> str:
@@ -126,11 +131,10 @@ class HostPoll:
 
     def add(self, feed: PolledFeed) -> None:
         self.feeds[feed.post_id] = feed
-        self._generation += 1
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"poll:{self.name}")
-        elif self._asked is not None and self._waking is None:
-            self._waking = asyncio.create_task(self._wake(), name=f"wake:{self.name}")
+        elif self._polling and self._following is None:
+            self._following = asyncio.create_task(self._follow(), name=f"follow:{self.name}")
 
     def remove(self, feed: PolledFeed) -> bool:
         """Stop polling for the feed; True when no feed is left (the poll stopped)."""
@@ -143,33 +147,58 @@ class HostPoll:
         return True
 
     def stop(self) -> list[asyncio.Task[None]]:
-        tasks = [task for task in (self._task, self._waking) if task is not None]
-        self._task = self._waking = None
+        tasks = [task for task in (self._task, self._following) if task is not None]
+        self._task = self._following = None
         return tasks
 
-    async def _wake(self) -> None:
-        """Wake the waiting poll until one names every feed (each wake names
-        the newest room set; feeds placed meanwhile need another)."""
+    def _changes(self) -> dict[str, Want | None]:
+        """What the host's session lacks of the feeds, counted as told."""
+        changes: dict[str, Want | None] = {}
+        told = self._told
+        for post_id, feed in self.feeds.items():
+            want = (feed.head, len(feed.viewers))
+            if told.get(post_id) != want:
+                changes[post_id] = told[post_id] = want
+        if len(told) > len(self.feeds):
+            for post_id in told.keys() - self.feeds.keys():
+                changes[post_id] = None
+                del told[post_id]
+        return changes
+
+    def _restart(self, session: str | None) -> None:
+        """The host lost ``session`` (or may have): the next poll starts another."""
+        if self._session == session:
+            self._session = None
+
+    async def _follow(self) -> None:
+        """Send the feeds placed while the poll waits, which answers it with their heads."""
+        session = self._session
         try:
-            while self._asked is not None and self._asked < self._generation:
-                woken = self._generation
-                await self._rooms.wake(self.entry, self._subscriber, woken)
-                if self._asked is not None and self._asked < woken:
-                    return  # the poll is answered; the next one names every feed
+            while self._polling and session is not None and session == self._session:
+                changes = self._changes()
+                if not changes:
+                    return
+                if not await self._rooms.follow(self.entry, self._subscriber, session, changes):
+                    self._restart(session)
         except Exception as exc:  # the poll itself finds out whether the host is gone
-            log.warning("waking the poll of %s failed (%r)", self.name, exc)
+            log.warning("sending %s the rooms followed failed (%r)", self.name, exc)
+            self._restart(session)
         finally:
-            self._waking = None
+            self._following = None
 
     async def _run(self) -> None:
         backoff = BACKOFF_S[0]
         while self.feeds:
-            wants = {post_id: (feed.head, len(feed.viewers))
-                     for post_id, feed in self.feeds.items()}
-            self._asked = self._generation
+            full = self._session is None
+            if full:
+                self._session, self._told = uuid.uuid4().hex, {}
+            session = self._session
+            changes = self._changes()
+            self._polling = True
             try:
                 answers = await self._rooms.poll_rooms(
-                    self.entry, self._subscriber, wants, self._asked, POLL_BATCH, POLL_TIMEOUT_S)
+                    self.entry, self._subscriber, session, changes, full, POLL_BATCH,
+                    POLL_TIMEOUT_S)
             except HOST_FAILURES as exc:
                 log.warning("room host %s failed a poll (%s); placing its feeds again",
                             self.name, exc)
@@ -179,13 +208,23 @@ class HostPoll:
             except Exception as exc:
                 level = logging.WARNING if isinstance(exc, Unavailable) else logging.ERROR
                 log.log(level, "poll of %s failed (%r); retrying", self.name, exc)
+                self._restart(session)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_S[1])
                 continue
             finally:
-                self._asked = None
+                self._polling = False
+            if answers is None:
+                log.info("room host %s no longer knows this replica's rooms; sending them all",
+                         self.name)
+                self._restart(session)
+                continue
             backoff = BACKOFF_S[0]
             for post_id, result in answers.items():
+                told = self._told.get(post_id)
+                if told is None:
+                    continue  # no longer followed
+                self._told[post_id] = (result.position, told[1])
                 feed = self.feeds.get(post_id)
                 if feed is not None:
-                    feed.receive(result, wants[post_id][1])
+                    feed.receive(result, told[1])

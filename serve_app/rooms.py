@@ -16,7 +16,7 @@ from typing import Any
 from cachetools import TTLCache
 from ray.exceptions import RayTaskError
 
-from actors.long_poll import PollResult, Wants
+from actors.long_poll import Changes, PollResult
 from actors.remote import HOST_FAILURES
 from actors.room_host import PostRequest
 from livecomments.errors import LiveCommentsError, Unavailable
@@ -135,15 +135,16 @@ class RoomClient:
         return await self._read(post_id, "comments", before_seq, limit)
 
     async def poll_rooms(
-        self, entry: Any, subscriber: str, wants: Wants, generation: int, limit: int,
-        timeout: float,
-    ) -> dict[str, PollResult]:
-        """One long-poll of a host for the rooms ``wants`` names
-        (``actors.long_poll``); raises ``HOST_FAILURES`` if the host is gone."""
-        return await self._call(entry, "poll_rooms", subscriber, wants, generation, limit, timeout)
+        self, entry: Any, subscriber: str, session: str, changes: Changes, full: bool,
+        limit: int, timeout: float,
+    ) -> dict[str, PollResult] | None:
+        """One long-poll of a host for the rooms of the subscriber's session
+        there (``actors.long_poll``); raises ``HOST_FAILURES`` if the host is gone."""
+        return await self._call(entry, "poll_rooms", subscriber, session, changes, full, limit,
+                                timeout)
 
-    async def wake(self, entry: Any, subscriber: str, generation: int) -> None:
-        await self._call(entry, "wake", subscriber, generation)
+    async def follow(self, entry: Any, subscriber: str, session: str, changes: Changes) -> bool:
+        return await self._call(entry, "follow", subscriber, session, changes)
 
     async def events_after(self, post_id: str, after_seq: int, limit: int) -> PollResult:
         """Events already written after ``after_seq``, without waiting."""

@@ -41,11 +41,11 @@ class Hosts:
         self.located.append((post_id, failed_host))
         return self.second if failed_host == "host-1" else self.first
 
-    async def poll_rooms(self, entry: Entry, subscriber, wants, generation, limit, timeout):
+    async def poll_rooms(self, entry: Entry, subscriber, session, changes, full, limit, timeout):
         if entry.dead.is_set():
             raise RayActorError()
         poll = asyncio.ensure_future(
-            entry.host.poll_rooms(subscriber, wants, generation, limit, timeout))
+            entry.host.poll_rooms(subscriber, session, changes, full, limit, timeout))
         self.polling.set()
         dead = asyncio.ensure_future(entry.dead.wait())
         await asyncio.wait([poll, dead], return_when=asyncio.FIRST_COMPLETED)
@@ -55,8 +55,8 @@ class Hosts:
             raise RayActorError()
         return poll.result()
 
-    async def wake(self, entry: Entry, subscriber, generation) -> None:
-        await entry.host.wake(subscriber, generation)
+    async def follow(self, entry: Entry, subscriber, session, changes) -> bool:
+        return await entry.host.follow(subscriber, session, changes)
 
     async def next_poll(self) -> None:
         """Until another poll is sent."""
@@ -107,7 +107,7 @@ async def test_a_room_followed_while_its_hosts_poll_waits_is_polled_at_once(host
     first, second = Feed("a"), Feed("b")
     polls.add(first)
     await first.placed()
-    polls.add(second)  # its host's poll waits: woken, the next names "b" (else a minute later)
+    polls.add(second)  # its host's poll waits: "b" is sent at once (else a minute later)
     await second.placed()
     await hosts.first.host.post("b", ALICE, "hello b", None, False)
     assert await second.next_text() == "hello b"
@@ -143,4 +143,21 @@ async def test_a_host_with_no_feed_left_is_no_longer_polled(hosts):
     await hosts.first.host.post("a", ALICE, "to the new feed", None, False)
     assert await again.next_text() == "to the new feed"
     assert feed.texts == []
+    await polls.aclose()
+
+
+async def test_a_host_that_lost_the_replicas_session_is_sent_every_room_again(hosts, store, clock):
+    polls = HostPolls(hosts, "replica-1")
+    feed = Feed("a")
+    polls.add(feed)
+    await feed.placed()
+    # The actor restarts under the same name: its next poll names a session it never had.
+    old, hosts.first.host = hosts.first.host, RoomHost(
+        "host-1", replace(Settings(), ring_size=10), store=store, clock=clock)
+    await old.post("a", ALICE, "before", None, False)
+    assert await feed.next_text() == "before"
+    await old.aclose()
+    # The next poll is refused; the one after starts a session with every room.
+    await hosts.first.host.post("a", ALICE, "after", None, False)
+    assert await feed.next_text() == "after"
     await polls.aclose()

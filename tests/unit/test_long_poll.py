@@ -1,4 +1,5 @@
-"""A host's long-polls: one per subscriber over many rooms."""
+"""A host's long-polls: one session per subscriber over many rooms, each
+poll carrying only what changed."""
 
 from __future__ import annotations
 
@@ -11,11 +12,19 @@ ALICE = Principal("u-alice", "alice")
 
 
 async def two_rooms(make_room):
-    polls = LongPolls()
     rooms = {post_id: await make_room(post_id) for post_id in ("a", "b")}
+
+    async def load(post_id):
+        raise AssertionError(f"room {post_id} was not loaded")
+
+    polls = LongPolls(rooms, load)
     for room in rooms.values():
         room.on_change = polls.changed
     return polls, rooms
+
+
+def texts(result: PollResult) -> list[str]:
+    return [event.text for event in result.events]
 
 
 async def test_a_poll_is_answered_by_the_next_write_to_any_of_its_rooms(make_room):
@@ -24,20 +33,20 @@ async def test_a_poll_is_answered_by_the_next_write_to_any_of_its_rooms(make_roo
     # The poll starts waiting before the write: post() suspends on its commit
     # first, and tasks run in the order they were scheduled.
     waiting = asyncio.create_task(
-        polls.poll("r1", rooms, {"a": (1, 0), "b": (0, 0)}, 1, 10, timeout=30))
+        polls.poll("r1", "s1", {"a": (1, 0), "b": (0, 0)}, True, 10, timeout=30))
     await rooms["b"].post(ALICE, "wake up")
     answers = await asyncio.wait_for(waiting, 5)
     assert list(answers) == ["b"]
-    assert [e.text for e in answers["b"].events] == ["wake up"]
-    assert answers["b"].head == 1
+    assert texts(answers["b"]) == ["wake up"]
+    assert (answers["b"].head, answers["b"].position) == (1, 1)
 
 
 async def test_rooms_behind_or_asked_for_their_head_are_answered_at_once(make_room):
     polls, rooms = await two_rooms(make_room)
     await rooms["a"].post(ALICE, "one")
     await rooms["a"].post(ALICE, "two")
-    answers = await polls.poll("r1", rooms, {"a": (1, 0), "b": (None, 0)}, 1, 10, timeout=30)
-    assert [e.text for e in answers["a"].events] == ["two"]
+    answers = await polls.poll("r1", "s1", {"a": (1, 0), "b": (None, 0)}, True, 10, timeout=30)
+    assert texts(answers["a"]) == ["two"]
     assert (answers["b"].events, answers["b"].head) == ([], 0)
 
 
@@ -45,28 +54,60 @@ async def test_a_quiet_poll_times_out_with_every_rooms_head_and_viewers(make_roo
     polls, rooms = await two_rooms(make_room)
     await rooms["a"].post(ALICE, "seen")
     rooms["b"].report_viewers("r2", 7, ttl=60)
-    answers = await polls.poll("r1", rooms, {"a": (1, 0), "b": (0, 0)}, 1, 10, timeout=0.01)
+    answers = await polls.poll("r1", "s1", {"a": (1, 2), "b": (0, 0)}, True, 10, timeout=0.01)
     assert {post_id: (r.events, r.head, r.viewers) for post_id, r in answers.items()} == {
-        "a": ([], 1, 0), "b": ([], 0, 7)}
+        "a": ([], 1, 2), "b": ([], 0, 7)}
 
 
-async def test_a_wake_answers_only_polls_that_name_an_older_room_set(make_room):
+async def test_later_polls_carry_only_changes_and_resume_where_the_last_answer_ended(make_room):
     polls, rooms = await two_rooms(make_room)
-    wants = {"a": (0, 0)}
-    older = asyncio.create_task(polls.poll("r1", rooms, wants, 1, 10, timeout=30))
-    other = asyncio.create_task(polls.poll("r2", rooms, wants, 1, 10, timeout=30))
-    # Room "b" is neither poll's: its write (a commit awaited) wakes both to
-    # look, and both wait on.
-    await rooms["b"].post(ALICE, "elsewhere")
-    assert not older.done() and not other.done()
-    polls.wake("r1", 2)
-    assert await asyncio.wait_for(older, 5) == {"a": PollResult([], 0, 0)}
-    assert not other.done()
-    # A wake that arrived before its poll answers that poll at once, once.
-    polls.wake("r1", 3)
-    assert await polls.poll("r1", rooms, wants, 2, 10, timeout=30)
-    current = asyncio.create_task(polls.poll("r1", rooms, wants, 3, 10, timeout=30))
-    polls.wake("r1", 3)
-    await rooms["a"].post(ALICE, "for both")
-    assert [e.text for e in (await asyncio.wait_for(current, 5))["a"].events] == ["for both"]
-    assert [e.text for e in (await asyncio.wait_for(other, 5))["a"].events] == ["for both"]
+    first = await polls.poll("r1", "s1", {"a": (None, 1), "b": (None, 1)}, True, 10, 30)
+    assert {post_id: r.head for post_id, r in first.items()} == {"a": 0, "b": 0}
+    await rooms["a"].post(ALICE, "one")
+    await rooms["a"].post(ALICE, "two")
+    assert texts((await polls.poll("r1", "s1", {}, False, 1, 30))["a"]) == ["one"]
+    assert texts((await polls.poll("r1", "s1", {}, False, 1, 30))["a"]) == ["two"]
+    # Both rooms are still followed; "a" has nothing new, so only "b" answers.
+    waiting = asyncio.create_task(polls.poll("r1", "s1", {"a": (2, 3)}, False, 10, 30))
+    await rooms["b"].post(ALICE, "three")
+    answers = await asyncio.wait_for(waiting, 5)
+    assert list(answers) == ["b"] and texts(answers["b"]) == ["three"]
+    assert rooms["a"].viewers == 3
+    # A room dropped is answered no more.
+    waiting = asyncio.create_task(polls.poll("r1", "s1", {"b": None}, False, 10, 30))
+    await rooms["b"].post(ALICE, "to no one")
+    await rooms["a"].post(ALICE, "four")
+    assert list(await asyncio.wait_for(waiting, 5)) == ["a"]
+
+
+async def test_a_room_followed_while_the_poll_waits_answers_it_with_its_head(make_room):
+    polls, rooms = await two_rooms(make_room)
+    await rooms["b"].post(ALICE, "before")
+    waiting = asyncio.create_task(polls.poll("r1", "s1", {"a": (0, 1)}, True, 10, 30))
+    # The poll task runs first: the session exists, and its poll waits.
+    assert await asyncio.create_task(polls.follow("r1", "s1", {"b": (None, 1)}))
+    answers = await asyncio.wait_for(waiting, 5)
+    assert {post_id: (r.events, r.head) for post_id, r in answers.items()} == {"b": ([], 1)}
+
+
+async def test_an_unknown_session_is_refused_and_a_new_one_ends_the_old(make_room):
+    polls, rooms = await two_rooms(make_room)
+    assert await polls.poll("r1", "s1", {"a": (0, 1)}, False, 10, 30) is None
+    assert not await polls.follow("r1", "s1", {"a": (0, 1)})
+    old = asyncio.create_task(polls.poll("r1", "s1", {"a": (0, 1)}, True, 10, 30))
+    new = asyncio.create_task(polls.poll("r1", "s2", {"b": (0, 4)}, True, 10, 30))
+    assert await asyncio.wait_for(old, 5) is None
+    assert await polls.poll("r1", "s1", {}, False, 10, 30) is None
+    await rooms["a"].post(ALICE, "not for s2")
+    await rooms["b"].post(ALICE, "for s2")
+    assert texts((await asyncio.wait_for(new, 5))["b"]) == ["for s2"]
+
+
+async def test_sessions_without_a_poll_for_their_ttl_expire(make_room):
+    polls, rooms = await two_rooms(make_room)
+    await polls.poll("r1", "s1", {"a": (0, 1)}, True, 10, timeout=0)
+    now = asyncio.get_running_loop().time()
+    assert polls.expire(now + 4) == 0  # a ttl of 2 x timeout + 5 s
+    assert rooms["a"].viewers == 1
+    assert polls.expire(now + 6) == 1
+    assert await polls.poll("r1", "s1", {}, False, 10, 30) is None

@@ -23,7 +23,7 @@ async def test_rooms_are_created_on_demand_and_retired_when_idle(store, clock):
     assert await host.retire_idle() == ["quiet"]
     assert retired == [("h1", ["quiet"])]
     assert host.stats()["rooms"] == 1
-    answers = await host.poll_rooms("replica-1", {"quiet": (None, 3)}, 1, 10, 0.0)
+    answers = await host.poll_rooms("replica-1", "s1", {"quiet": (None, 3)}, True, 10, 0.0)
     assert (answers["quiet"].head, answers["quiet"].viewers) == (0, 3)
     await host.aclose()
 

@@ -24,24 +24,28 @@ class DirectRooms:
     def __init__(self, room: VideoRoom) -> None:
         self.room = room
         self.reads = 0
-        self.unpolled: set[int] = set()  # events the feeds' polls skip
-        self.polls = LongPolls()
+        self.unpolled: set[int] = set()  # events the feeds' polls lose
+        self.polls = LongPolls({room.post_id: room}, self._load)
         room.on_change = self.polls.changed
+
+    async def _load(self, post_id) -> VideoRoom:
+        raise AssertionError(f"no room {post_id}")
 
     async def locate(self, post_id, failed_host=None) -> DirectRooms:
         return self
 
-    async def poll_rooms(self, entry, subscriber, wants, generation, limit, timeout):
-        (after, viewers), = wants.values()
-        self.room.report_viewers(subscriber, viewers, ttl=60)
-        while after is not None and after + 1 in self.unpolled:
-            after += 1
-        return await self.polls.poll(subscriber, {self.room.post_id: self.room},
-                                     {self.room.post_id: (after, viewers)}, generation, limit,
-                                     timeout)
+    async def poll_rooms(self, entry, subscriber, session, changes, full, limit, timeout):
+        answers = await self.polls.poll(subscriber, session, changes, full, limit, timeout)
+        for post_id, result in list((answers or {}).items()):
+            events = [event for event in result.events if event.seq not in self.unpolled]
+            if events or not result.events:
+                answers[post_id] = PollResult(events, result.head, result.viewers)
+            else:  # the host moved past events the feed never hears of
+                del answers[post_id]
+        return answers
 
-    async def wake(self, entry, subscriber, generation) -> None:
-        self.polls.wake(subscriber, generation)
+    async def follow(self, entry, subscriber, session, changes) -> bool:
+        return await self.polls.follow(subscriber, session, changes)
 
     async def events_after(self, post_id, after_seq, limit) -> PollResult:
         self.reads += 1
