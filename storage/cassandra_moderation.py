@@ -27,6 +27,7 @@ FAR = 2**62
 SHARDS = 16
 _WALK_PAGE = 32
 _RESTRICTION = "user_id, kind, until, reason, set_by, at, version"
+_RESTRICTIONS_VERSION = "restrictions_version"  # its row in store_config
 
 MODERATION_STATEMENTS = {
     "bucket_add": Cql("INSERT INTO buckets (feed, bucket) VALUES (?, ?)", idempotent=True),
@@ -68,6 +69,10 @@ MODERATION_STATEMENTS = {
         "UPDATE restrictions SET kind = ?, until = ?, reason = ?, set_by = ?, at = ?, version = ?"
         " WHERE shard = ? AND user_id = ? IF version = ?"),
     "restriction_clear": Cql("DELETE FROM restrictions WHERE shard = ? AND user_id = ? IF EXISTS"),
+    "restrictions_mark": Cql("INSERT INTO store_config (name, value) VALUES (?, ?)",
+                             idempotent=True),
+    "restrictions_version": Cql("SELECT value FROM store_config WHERE name = ?", READ,
+                                idempotent=True),
     "restriction_get": Cql(
         f"SELECT {_RESTRICTION} FROM restrictions WHERE shard = ? AND user_id = ?",
         READ, idempotent=True),
@@ -216,6 +221,7 @@ class CassandraModeration:
         for _ in range(8):
             version = uuid.uuid4().hex
             if applied(await self._cql.rows("restriction_new", (*key, *values, version))):
+                await self._mark_restrictions()
                 return True
             rows = await self._cql.rows("restriction_get_serial", key)
             if not rows:
@@ -227,11 +233,25 @@ class CassandraModeration:
                 return False
             if applied(await self._cql.rows("restriction_swap",
                                             (*values, version, *key, now.version))):
+                await self._mark_restrictions()
                 return True
         raise StoreUnavailable("cassandra: this user's restriction keeps changing")
 
     async def clear_restriction(self, user_id: str) -> bool:
-        return applied(await self._cql.rows("restriction_clear", (_shard(user_id), user_id)))
+        if not applied(await self._cql.rows("restriction_clear", (_shard(user_id), user_id))):
+            return False
+        await self._mark_restrictions()
+        return True
+
+    async def _mark_restrictions(self) -> None:
+        """A new restrictions version, written after the change it announces
+        (last write wins: any new value tells readers to read again)."""
+        version = uuid.uuid4().int >> 65
+        await self._cql.rows("restrictions_mark", (_RESTRICTIONS_VERSION, version))
+
+    async def restrictions_version(self) -> int:
+        rows = await self._cql.rows("restrictions_version", (_RESTRICTIONS_VERSION,))
+        return rows[0].value if rows else 0
 
     async def restriction(self, user_id: str) -> Restriction | None:
         rows = await self._cql.rows("restriction_get", (_shard(user_id), user_id))

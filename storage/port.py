@@ -51,6 +51,10 @@ class ModerationStore(Protocol):
     async def active_restrictions(self, now_ms: int) -> list[Restriction]:
         """Every ban and mute still in force at ``now_ms``."""
 
+    async def restrictions_version(self) -> int:
+        """A number that changes whenever a restriction is set or cleared
+        (compare it for equality only): a reader's cache holds until it does."""
+
     async def add_action(self, action: Action) -> None:
         """Append to the audit trail."""
 

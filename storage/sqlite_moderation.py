@@ -117,6 +117,11 @@ class SqliteModeration:
         )
         return [_restriction(row) for row in rows]
 
+    async def restrictions_version(self) -> int:
+        row = await self._run(
+            lambda c: c.execute("SELECT version FROM restrictions_version").fetchone())
+        return row[0]
+
     async def add_action(self, action: Action) -> None:
         a = action
         await self._run(

@@ -73,6 +73,19 @@ CREATE TABLE IF NOT EXISTS restrictions (
     by TEXT NOT NULL,
     at INTEGER NOT NULL
 );
+-- Bumped in the same transaction as any change to restrictions (see
+-- CommentStore.restrictions_version).
+CREATE TABLE IF NOT EXISTS restrictions_version (
+    only INTEGER PRIMARY KEY CHECK (only = 0),
+    version INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO restrictions_version (only, version) VALUES (0, 0);
+CREATE TRIGGER IF NOT EXISTS restriction_added AFTER INSERT ON restrictions
+BEGIN UPDATE restrictions_version SET version = version + 1; END;
+CREATE TRIGGER IF NOT EXISTS restriction_changed AFTER UPDATE ON restrictions
+BEGIN UPDATE restrictions_version SET version = version + 1; END;
+CREATE TRIGGER IF NOT EXISTS restriction_lifted AFTER DELETE ON restrictions
+BEGIN UPDATE restrictions_version SET version = version + 1; END;
 CREATE TABLE IF NOT EXISTS actions (
     at INTEGER NOT NULL,
     action_id TEXT NOT NULL,

@@ -123,6 +123,28 @@ async def test_keep_ban_leaves_an_active_ban_alone(any_store):
         assert await store.restriction(u) == ban(case, u, 0, until)
 
 
+async def test_the_restrictions_version_moves_with_every_change_and_only_then(any_store):
+    store, case = any_store.store, any_store
+    u = case.id("u")
+    seen = [await store.restrictions_version()]
+
+    async def moved() -> bool:
+        seen.append(await store.restrictions_version())
+        return seen[-1] != seen[-2]
+
+    await store.set_restriction(ban(case, u, 0, until=None), keep_ban=False)
+    assert await moved()
+    mute = ban(case, u, 50, until=5000, kind=RestrictionKind.MUTE)
+    assert await store.set_restriction(mute, keep_ban=True) is False
+    assert not await moved()
+    await store.set_restriction(mute, keep_ban=False)
+    assert await moved()
+    assert await store.clear_restriction(u) is True
+    assert await moved()
+    assert await store.clear_restriction(u) is False
+    assert not await moved()
+
+
 async def test_keep_ban_replaces_an_expired_ban_or_a_mute(any_store):
     store, case = any_store.store, any_store
     u, v, w = case.id("u"), case.id("v"), case.id("w")

@@ -25,6 +25,34 @@ async def test_store_view_shows_a_ban_to_other_replicas_within_a_second(store):
     assert (await second.get("u1")).kind is RestrictionKind.BAN
 
 
+class CountingStore:
+    """A store that counts its restriction reads."""
+
+    def __init__(self, store) -> None:
+        self._store = store
+        self.reads = 0
+
+    def __getattr__(self, name: str):
+        return getattr(self._store, name)
+
+    async def restriction(self, user_id: str):
+        self.reads += 1
+        return await self._store.restriction(user_id)
+
+
+async def test_store_view_reads_a_user_again_only_after_some_restriction_changed(store):
+    clock = FakeClock()
+    counting = CountingStore(store)
+    view = StoreRestrictions(counting, clock)
+    for _ in range(3):
+        assert await view.get("u5") is None
+        clock.advance(1.01)
+    assert counting.reads == 1
+    await store.set_restriction(ban("u6"), keep_ban=False)  # someone else's
+    assert await view.get("u5") is None
+    assert counting.reads == 2
+
+
 async def test_redis_view_shows_a_ban_to_other_replicas_at_once(store, redis_link, redis_server):
     other_link = RedisLink(redis_server.url, SystemClock())
     first = RedisRestrictions(redis_link, store, SystemClock())
