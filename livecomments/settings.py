@@ -62,6 +62,7 @@ class Settings:
     viewer_buffer_kb: int = 256
     max_streams: int = 100_000
     drain_seconds: int = 30
+    access_log: bool = True
     room_rate_limit: RateLimit = RateLimit(100, 1)
     auth_rate_limit: RateLimit = RateLimit(10, 60)
     max_streams_per_ip: int = 100
@@ -119,6 +120,7 @@ class Settings:
             viewer_buffer_kb=_int(get, "VIEWER_BUFFER_KB", 256, low=1),
             max_streams=_int(get, "MAX_STREAMS", 100_000, low=1),
             drain_seconds=_int(get, "DRAIN_SECONDS", 30, low=0),
+            access_log=_bool(get, "ACCESS_LOG", default=True),
             room_rate_limit=_rate(get, "ROOM_RATE_LIMIT", "100/1s"),
             auth_rate_limit=_rate(get, "AUTH_RATE_LIMIT", "10/60s"),
             max_streams_per_ip=_int(get, "MAX_STREAMS_PER_IP", 100, low=1),
@@ -184,8 +186,8 @@ def _choice(get, name: str, default: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def _bool(get, name: str) -> bool:
-    raw = (get(name) or "0").lower()
+def _bool(get, name: str, default: bool = False) -> bool:
+    raw = (get(name) or ("1" if default else "0")).lower()
     if raw not in ("0", "1", "true", "false", "yes", "no"):
         raise SettingsError(f"{_PREFIX}{name} must be 0 or 1, got {raw!r}")
     return raw in ("1", "true", "yes")

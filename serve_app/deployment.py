@@ -38,4 +38,5 @@ def build(settings: Settings) -> Application:
         num_replicas=settings.replicas,
         max_ongoing_requests=settings.max_streams + NON_STREAM_REQUESTS,
         ray_actor_options={"num_cpus": 0},
+        logging_config={"enable_access_log": settings.access_log},
     ).bind(settings)
