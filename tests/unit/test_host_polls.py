@@ -30,12 +30,21 @@ class Hosts:
     ShardManager would)."""
 
     def __init__(self, store, clock) -> None:
-        settings = replace(Settings(), ring_size=10)
+        self._store, self._clock = store, clock
         self.first, self.second = (
-            Entry(name, RoomHost(name, settings, store=store, clock=clock), asyncio.Event())
-            for name in ("host-1", "host-2"))
+            Entry(name, self._host(name), asyncio.Event()) for name in ("host-1", "host-2"))
         self.located: list[tuple[str, str | None]] = []
         self.polling = asyncio.Event()  # set as each poll is sent
+
+    def _host(self, name: str) -> RoomHost:
+        settings = replace(Settings(), ring_size=10)
+        return RoomHost(name, settings, store=self._store, clock=self._clock)
+
+    def restart_first(self) -> RoomHost:
+        """The first host's actor restarts under its name, knowing no
+        session; the old one (returned) still answers the poll it holds."""
+        old, self.first.host = self.first.host, self._host(self.first.name)
+        return old
 
     async def locate(self, post_id: str, failed_host: str | None = None) -> Entry:
         self.located.append((post_id, failed_host))
@@ -94,6 +103,15 @@ class Feed:
         await asyncio.wait_for(self._received.wait(), 5)
 
 
+async def following(hosts: Hosts, post_id: str = "a") -> tuple[HostPolls, Feed]:
+    """A replica's polls with one feed placed (it knows its room's head)."""
+    polls = HostPolls(hosts, "replica-1")
+    feed = Feed(post_id)
+    polls.add(feed)
+    await feed.placed()
+    return polls, feed
+
+
 @pytest.fixture
 async def hosts(store, clock):
     hosts = Hosts(store, clock)
@@ -103,10 +121,8 @@ async def hosts(store, clock):
 
 
 async def test_a_room_followed_while_its_hosts_poll_waits_is_polled_at_once(hosts):
-    polls = HostPolls(hosts, "replica-1")
-    first, second = Feed("a"), Feed("b")
-    polls.add(first)
-    await first.placed()
+    polls, first = await following(hosts, "a")
+    second = Feed("b")
     polls.add(second)  # its host's poll waits: "b" is sent at once (else a minute later)
     await second.placed()
     await hosts.first.host.post("b", ALICE, "hello b", None, False)
@@ -117,10 +133,7 @@ async def test_a_room_followed_while_its_hosts_poll_waits_is_polled_at_once(host
 
 
 async def test_the_feeds_of_a_failed_host_are_placed_again_and_keep_receiving(hosts):
-    polls = HostPolls(hosts, "replica-1")
-    feed = Feed("a")
-    polls.add(feed)
-    await feed.placed()
+    polls, feed = await following(hosts)
     await hosts.first.host.post("a", ALICE, "before", None, False)
     assert await feed.next_text() == "before"
     hosts.first.dead.set()
@@ -132,10 +145,7 @@ async def test_the_feeds_of_a_failed_host_are_placed_again_and_keep_receiving(ho
 
 
 async def test_a_host_with_no_feed_left_is_no_longer_polled(hosts):
-    polls = HostPolls(hosts, "replica-1")
-    feed = Feed("a")
-    polls.add(feed)
-    await feed.placed()
+    polls, feed = await following(hosts)
     polls.remove(feed)
     await hosts.first.host.post("a", ALICE, "to no one", None, False)
     polls.add(again := Feed("a"))
@@ -146,14 +156,9 @@ async def test_a_host_with_no_feed_left_is_no_longer_polled(hosts):
     await polls.aclose()
 
 
-async def test_a_host_that_lost_the_replicas_session_is_sent_every_room_again(hosts, store, clock):
-    polls = HostPolls(hosts, "replica-1")
-    feed = Feed("a")
-    polls.add(feed)
-    await feed.placed()
-    # The actor restarts under the same name: its next poll names a session it never had.
-    old, hosts.first.host = hosts.first.host, RoomHost(
-        "host-1", replace(Settings(), ring_size=10), store=store, clock=clock)
+async def test_a_host_that_lost_the_replicas_session_is_sent_every_room_again(hosts):
+    polls, feed = await following(hosts)
+    old = hosts.restart_first()  # the next poll names a session the new host never had
     await old.post("a", ALICE, "before", None, False)
     assert await feed.next_text() == "before"
     await old.aclose()
