@@ -16,6 +16,7 @@ import ray
 from ray.exceptions import ActorUnschedulableError, GetTimeoutError, RayActorError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from actors.channel import ChannelClosed
 from actors.room_host import HOST_FIGURES, RoomHost
 from actors.shard_manager import ShardManager
 from livecomments.settings import Settings
@@ -26,8 +27,9 @@ SHARD_MANAGER = "shard-manager"
 HOST_CONCURRENCY = 100_000
 START_TIMEOUT_S = 60.0
 # What a call to a room host raises when the host is gone: died, or cannot be
-# placed again because its node is gone (hosts are pinned to their node).
-HOST_FAILURES = (RayActorError, ActorUnschedulableError)
+# placed again because its node is gone (hosts are pinned to their node), or
+# its channel broke with the call out.
+HOST_FAILURES = (RayActorError, ActorUnschedulableError, ChannelClosed)
 PING_TIMEOUT_S = 10.0
 
 RoomHostActor = ray.remote(RoomHost)
@@ -37,6 +39,11 @@ ShardManagerActor = ray.remote(ShardManager)
 def current_node() -> str:
     """The id of the node this process runs on (a room host's ``whereami``)."""
     return ray.get_runtime_context().get_node_id()
+
+
+def node_address() -> str:
+    """The address other nodes reach this one on (where a room host's channel listens)."""
+    return ray.util.get_node_ip_address()
 
 
 _RAY_GAUGES: dict[str, Any] = {}
@@ -85,7 +92,7 @@ class RayHostRuntime:
             scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
         ).remote(
             name, self._settings, on_retire=report_retired, whereami=current_node,
-            stats_sink=export_to_ray,
+            stats_sink=export_to_ray, listen_on=node_address,
         )
         await asyncio.wait_for(handle.ping.remote(), START_TIMEOUT_S)
         return handle

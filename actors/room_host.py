@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 
+from actors.channel import Address, ChannelServer
 from actors.group_commit import GroupCommit
 from actors.long_poll import Changes, LongPolls, PollResult
 from actors.video_room import VideoRoom
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 RetireCallback = Callable[[str, list[str]], Awaitable[None]]
 NodeLookup = Callable[[], str]
+LOOPBACK = "127.0.0.1"
 StatsSink = Callable[[dict], None]
 # post_id, author, text, flag, hidden: the arguments of ``RoomHost.post``.
 PostRequest = tuple[str, Principal, str, str | None, bool]
@@ -55,6 +57,7 @@ class RoomHost:
         on_retire: RetireCallback | None = None,
         whereami: NodeLookup | None = None,
         stats_sink: StatsSink | None = None,
+        listen_on: NodeLookup | None = None,
     ) -> None:
         self.name = name
         self._settings = settings
@@ -64,6 +67,10 @@ class RoomHost:
         self._on_retire = on_retire
         self._whereami = whereami
         self._stats_sink = stats_sink
+        self._listen_on = listen_on
+        self._channel = ChannelServer(
+            {"post_many": self.post_many, "poll_rooms": self.poll_rooms, "follow": self.follow}
+        )
         self._reporter: asyncio.Task[None] | None = None
         self._rooms: dict[str, VideoRoom] = {}
         self._loading: dict[str, asyncio.Future[VideoRoom]] = {}
@@ -165,6 +172,12 @@ class RoomHost:
         another room); False when the host does not know the session."""
         return await self._polls.follow(subscriber, session, changes)
 
+    async def channel(self) -> Address:
+        """Where a replica makes the per-comment calls (``post_many``,
+        ``poll_rooms``, ``follow``) directly, and the key to make them
+        (``actors.channel``): on ``listen_on()``, the node's address."""
+        return await self._channel.start(self._listen_on() if self._listen_on else LOOPBACK)
+
     async def events_after(self, post_id: str, after_seq: int, limit: int) -> PollResult:
         """Events already written after ``after_seq``, without waiting."""
         room = await self.room(post_id)
@@ -238,6 +251,7 @@ class RoomHost:
             await asyncio.sleep(STATS_EVERY_S)
 
     async def aclose(self) -> None:
+        await self._channel.close()
         for task in (self._reaper, self._reporter):
             if task is not None:
                 task.cancel()

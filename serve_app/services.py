@@ -119,6 +119,7 @@ async def replica_services(
         )
     finally:
         await hub.aclose()
+        await rooms.aclose()
         if shared.redis is not None:
             await shared.redis.aclose()
         await store.aclose()
