@@ -61,6 +61,11 @@ def ray_environment(settings: Settings) -> dict[str, str]:
         # on stderr, Ray ships every line to the driver, which prints it.
         "RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE": "1000",
         "RAY_SERVE_LOG_TO_STDERR": "0",
+        # Serve's controller loop and each replica's metrics export run ten
+        # times a second by default, a steady cost on an idle node; once a
+        # second is plenty for a fixed number of replicas and for Prometheus.
+        "RAY_SERVE_CONTROL_LOOP_INTERVAL_S": "1",
+        "RAY_SERVE_METRICS_EXPORT_INTERVAL_MS": "1000",
     }
 
 
