@@ -198,6 +198,8 @@ class Channel:
                         f"no channel to {address.host}:{address.port}: {exc!r}") from exc
                 self._writer = writer
                 self._reader_task = asyncio.create_task(self._read(reader))
+        if self.closed:  # it broke while this call waited for the opening
+            raise ChannelClosed("the channel is closed")
         assert self._writer is not None
         return self._writer
 

@@ -56,9 +56,7 @@ class RoomClient:
                 try:
                     return await channel.call(method, *args)
                 except ChannelUnavailable as exc:
-                    log.warning("no channel to room host %s (%s); using actor calls for %.0f s",
-                                entry.name, exc, CHANNEL_RETRY_S)
-                    self._channels[entry.name] = time.monotonic() + CHANNEL_RETRY_S
+                    self._without_channel(entry, exc)
                 except ChannelClosed:
                     if self._channels.get(entry.name) is channel:
                         del self._channels[entry.name]
@@ -81,15 +79,18 @@ class RoomClient:
         try:
             address = await entry.handle.channel.remote()
         except RayTaskError as exc:
-            log.warning("room host %s has no channel (%s); using actor calls for %.0f s",
-                        entry.name, exc, CHANNEL_RETRY_S)
-            self._channels[entry.name] = time.monotonic() + CHANNEL_RETRY_S
+            self._without_channel(entry, exc)
             return None
         known = self._channels.get(entry.name)
         if isinstance(known, Channel) and not known.closed:
             return known  # another call opened it meanwhile
         channel = self._channels[entry.name] = Channel(address)
         return channel
+
+    def _without_channel(self, entry: Any, reason: Exception) -> None:
+        log.warning("no channel to room host %s (%s); using actor calls for %.0f s",
+                    entry.name, reason, CHANNEL_RETRY_S)
+        self._channels[entry.name] = time.monotonic() + CHANNEL_RETRY_S
 
     async def locate(self, post_id: str, failed_host: str | None = None) -> Any:
         """The room's host (``entry.name``, ``entry.handle``); with
