@@ -99,7 +99,7 @@ def run(server: Server, load: Load, label: str = "") -> dict:
         connected, failed = connected + ok, failed + bad
     rss_grown = server.front_rss() - rss_before if rss_before is not None else None
 
-    cpu_before = server.cpu_seconds()
+    cpu_before, window_began = server.cpu_seconds(), time.monotonic()
     start_at = time.time() + 0.5
     posters = []
     for n in range(load.posters):
@@ -119,7 +119,7 @@ def run(server: Server, load: Load, label: str = "") -> dict:
         poster_results.append(result_out.recv())
         process.join()
     time.sleep(DRAIN_S)
-    cpu_after = server.cpu_seconds()
+    cpu_after, window_s = server.cpu_seconds(), time.monotonic() - window_began
     cpu_used = {role: cpu_after[role] - cpu_before[role] for role in cpu_after}
 
     viewer_results = []
@@ -128,7 +128,7 @@ def run(server: Server, load: Load, label: str = "") -> dict:
         viewer_results.append(result_out.recv())
         process.join()
     result = _tally(load, connected, failed, poster_results, viewer_results, cpu_used,
-                    rss_grown, start_at)
+                    window_s, rss_grown, start_at)
     if server.name == "livecomments":
         _progress(f"{label} reading {result['comments_accepted']} comments back from the store")
         acknowledged: dict[str, list[str]] = {video: [] for video in videos}
@@ -141,7 +141,11 @@ def run(server: Server, load: Load, label: str = "") -> dict:
 
 
 def _tally(load: Load, connected: int, failed: int, posters: list[dict], viewers: list[dict],
-           cpu_used: dict[str, float], rss_grown: int | None, start_at: float) -> dict:
+           cpu_used: dict[str, float], window_s: float, rss_grown: int | None,
+           start_at: float) -> dict:
+    """The figures of one run; ``cpu_used`` is the server's CPU seconds over
+    ``window_s`` of wall time (from just before posting to after the drain,
+    longer than the load's duration when the server fell behind)."""
     accepted = sum(len(texts) for p in posters for texts in p["accepted"].values())
     rejected: dict[str, int] = {}
     for p in posters:
@@ -153,7 +157,7 @@ def _tally(load: Load, connected: int, failed: int, posters: list[dict], viewers
     latencies = numpy.frombuffer(b"".join(v["latencies"] for v in viewers), dtype="d") * 1000
     post_ms = numpy.frombuffer(b"".join(p["post_latency"] for p in posters), dtype="d") * 1000
     client_cpu = [v["cpu_seconds"] for v in viewers] + [p["cpu_seconds"] for p in posters]
-    busiest = max(client_cpu) / (load.duration + DRAIN_S) if client_cpu else 0.0
+    busiest = max(client_cpu) / window_s if client_cpu else 0.0
 
     def pct(values: numpy.ndarray, q: float) -> float | None:
         return round(float(numpy.percentile(values, q)), 2) if len(values) else None
@@ -179,7 +183,7 @@ def _tally(load: Load, connected: int, failed: int, posters: list[dict], viewers
                        "p99": pct(latencies, 99), "max": pct(latencies, 100)},
         "post_ms": {"p50": pct(post_ms, 50), "p99": pct(post_ms, 99)},
         "server_cpu_s": round(sum(cpu_used.values()), 2),
-        "server_cores": round(sum(cpu_used.values()) / (load.duration + DRAIN_S), 3),
+        "server_cores": round(sum(cpu_used.values()) / window_s, 3),
         "server_cpu_us_per_delivery": per_delivery(sum(cpu_used.values())),
         "server_cpu_us_per_delivery_by_role": {
             role: per_delivery(seconds) for role, seconds in cpu_used.items()},

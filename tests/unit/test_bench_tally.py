@@ -1,0 +1,41 @@
+"""The benchmark's arithmetic: what one run's raw counts become in the report."""
+
+from __future__ import annotations
+
+from array import array
+
+from bench.scenario import Load, _tally
+
+LOAD = Load(videos=2, viewers_per_video=3, rate=10, duration=2, users=2)
+
+
+def poster(texts: dict[str, list[str]], finished_at: float) -> dict:
+    return {"accepted": texts, "rejected": {429: 1}, "finished_at": finished_at,
+            "post_latency": array("d", [0.01, 0.02]).tobytes(), "cpu_seconds": 0.5}
+
+
+def viewer(received: int, duplicates: int = 0) -> dict:
+    return {"received": received, "duplicates": duplicates, "out_of_order": 0,
+            "latencies": array("d", [0.005] * received).tobytes(), "cpu_seconds": 1.0}
+
+
+def tally(cpu: dict[str, float], window_s: float) -> dict:
+    posters = [poster({"a": ["t1", "t2"], "b": ["t3"]}, finished_at=1000.0 + 6)]
+    viewers = [viewer(5), viewer(4, duplicates=1)]
+    return _tally(LOAD, 6, 0, posters, viewers, cpu, window_s, None, start_at=1000.0)
+
+
+def test_losses_and_duplicates_are_counted_against_what_was_acknowledged():
+    result = tally({"front": 1.0, "hosts": 0.5, "ray": 0.5}, window_s=5.0)
+    assert result["comments_accepted"] == 3 and result["comments_rejected"] == {"429": 1}
+    assert result["deliveries_expected"] == 9
+    assert (result["deliveries_received"], result["loss"], result["duplicates"]) == (8, 1, 1)
+    assert result["server_cpu_us_per_delivery"] == 250_000.0
+
+
+def test_server_cores_divide_by_the_window_measured_not_the_load_duration():
+    # The server fell behind: posting took 6 s, not 2, and the CPU was read
+    # 8 s apart; 4 CPU seconds over 8 s is half a core, not 4 / (2 + drain).
+    result = tally({"front": 3.0, "hosts": 0.5, "ray": 0.5}, window_s=8.0)
+    assert result["server_cores"] == 0.5
+    assert result["accepted_per_s"] == 0.5
