@@ -163,6 +163,8 @@ def _tally(load: Load, connected: int, failed: int, posters: list[dict], viewers
         return round(float(numpy.percentile(values, q)), 2) if len(values) else None
 
     deliveries = received - duplicates
+    # What the server took: below ``rate`` when the last answers came after the load's duration.
+    posting_s = max(load.duration, max(p["finished_at"] for p in posters) - start_at)
 
     def per_delivery(seconds: float) -> float | None:
         return round(seconds / deliveries * 1e6, 1) if deliveries else None
@@ -175,10 +177,8 @@ def _tally(load: Load, connected: int, failed: int, posters: list[dict], viewers
         "deliveries_expected": expected, "deliveries_received": deliveries,
         "loss": max(0, expected - deliveries), "duplicates": duplicates,
         "out_of_order": sum(v["out_of_order"] for v in viewers),
-        "deliveries_per_s": round(deliveries / load.duration, 1),
-        # What the server took: below ``rate`` when the last answers came after the window.
-        "accepted_per_s": round(accepted / max(
-            load.duration, max(p["finished_at"] for p in posters) - start_at), 1),
+        "deliveries_per_s": round(deliveries / posting_s, 1),
+        "accepted_per_s": round(accepted / posting_s, 1),
         "latency_ms": {"p50": pct(latencies, 50), "p95": pct(latencies, 95),
                        "p99": pct(latencies, 99), "max": pct(latencies, 100)},
         "post_ms": {"p50": pct(post_ms, 50), "p99": pct(post_ms, 99)},

@@ -14,14 +14,14 @@ def poster(texts: dict[str, list[str]], finished_at: float) -> dict:
             "post_latency": array("d", [0.01, 0.02]).tobytes(), "cpu_seconds": 0.5}
 
 
-def viewer(received: int, duplicates: int = 0) -> dict:
+def viewer(received: int, duplicates: int = 0, cpu_seconds: float = 1.0) -> dict:
     return {"received": received, "duplicates": duplicates, "out_of_order": 0,
-            "latencies": array("d", [0.005] * received).tobytes(), "cpu_seconds": 1.0}
+            "latencies": array("d", [0.005] * received).tobytes(), "cpu_seconds": cpu_seconds}
 
 
-def tally(cpu: dict[str, float], window_s: float) -> dict:
+def tally(cpu: dict[str, float], window_s: float, client_cpu_s: float = 1.0) -> dict:
     posters = [poster({"a": ["t1", "t2"], "b": ["t3"]}, finished_at=1000.0 + 6)]
-    viewers = [viewer(5), viewer(4, duplicates=1)]
+    viewers = [viewer(5, cpu_seconds=client_cpu_s), viewer(4, duplicates=1)]
     return _tally(LOAD, 6, 0, posters, viewers, cpu, window_s, None, start_at=1000.0)
 
 
@@ -38,4 +38,11 @@ def test_server_cores_divide_by_the_window_measured_not_the_load_duration():
     # 8 s apart; 4 CPU seconds over 8 s is half a core, not 4 / (2 + drain).
     result = tally({"front": 3.0, "hosts": 0.5, "ray": 0.5}, window_s=8.0)
     assert result["server_cores"] == 0.5
+    # Rates are over the 6 s the posters took.
     assert result["accepted_per_s"] == 0.5
+    assert result["deliveries_per_s"] == round(8 / 6, 1)
+
+
+def test_a_client_is_saturated_by_its_share_of_the_window():
+    assert not tally({"front": 1.0}, window_s=8.0, client_cpu_s=4.8)["client_saturated"]
+    assert tally({"front": 1.0}, window_s=8.0, client_cpu_s=7.6)["client_saturated"]
