@@ -77,11 +77,9 @@ class HostPolls:
                 entry = await self._rooms.locate(feed.post_id, failed_host)
                 break
             except Exception as exc:
-                level = logging.WARNING if isinstance(exc, Unavailable) else logging.ERROR
-                log.log(level, "feed %s: its room's host is unknown (%r); asking again",
-                        feed.post_id, exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, BACKOFF_S[1])
+                backoff = await _retry_later(
+                    exc, backoff, "feed %s: its room's host is unknown (%r); asking again",
+                    feed.post_id)
         del self._placing[feed]
         poll = self._hosts.get(entry.name)
         if poll is None:
@@ -206,11 +204,9 @@ class HostPoll:
                 self._on_failed(self)
                 return
             except Exception as exc:
-                level = logging.WARNING if isinstance(exc, Unavailable) else logging.ERROR
-                log.log(level, "poll of %s failed (%r); retrying", self.name, exc)
                 self._restart(session)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, BACKOFF_S[1])
+                backoff = await _retry_later(exc, backoff, "poll of %s failed (%r); retrying",
+                                             self.name)
                 continue
             finally:
                 self._polling = False
@@ -228,3 +224,13 @@ class HostPoll:
                 feed = self.feeds.get(post_id)
                 if feed is not None:
                     feed.receive(result, told[1])
+
+
+async def _retry_later(exc: Exception, backoff: float, message: str, *args: object) -> float:
+    """Log a failure that will be retried (a warning when the service said it
+    is unavailable, an error otherwise), wait ``backoff`` seconds, and return
+    the next wait (doubled, up to ``BACKOFF_S[1]``)."""
+    level = logging.WARNING if isinstance(exc, Unavailable) else logging.ERROR
+    log.log(level, message, *args, exc)
+    await asyncio.sleep(backoff)
+    return min(backoff * 2, BACKOFF_S[1])
