@@ -114,7 +114,7 @@ async def prepare_store(settings: Settings) -> None:
 def start(settings: Settings) -> Settings:
     """Start rooms and Serve on the connected Ray; return when HTTP answers."""
     settings = resolve(settings)
-    _wait_until_free(settings.host, settings.port)
+    _wait_until_free(settings.host, range(settings.port, settings.port + settings.replicas))
     asyncio.run(prepare_store(settings))
     manager = start_shard_manager(settings)
     ray.get(manager.check_hosts.remote())
@@ -147,16 +147,21 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def _wait_until_free(host: str, port: int) -> None:
-    """A port whose last server just stopped can stay taken for a while
-    (connections in TIME_WAIT); give it a bounded time, then say so."""
+def _wait_until_free(host: str, ports: range) -> None:
+    """The replicas of a node listen on consecutive ports from
+    LIVECOMMENTS_PORT, and Serve gives a replica the next free one: a port
+    still held (say by the processes of a server that is still stopping)
+    would move the replicas after it. Give the ports a bounded time, then say so."""
     deadline = time.monotonic() + PORT_WAIT_S
-    if not port_is_free(host, port):
-        log.warning("%s:%s is taken; waiting up to %ss for it", host, port, PORT_WAIT_S)
-    while not port_is_free(host, port):
-        if time.monotonic() > deadline:
-            raise SettingsError(f"{host}:{port} is taken: free it or set LIVECOMMENTS_PORT")
-        time.sleep(0.2)
+    for port in ports:
+        if not port_is_free(host, port):
+            log.warning("%s:%s is taken; waiting up to %ss for it", host, port, PORT_WAIT_S)
+        while not port_is_free(host, port):
+            if time.monotonic() > deadline:
+                raise SettingsError(
+                    f"{host}:{port} is taken: free it or set LIVECOMMENTS_PORT (replicas "
+                    f"listen on {ports.start}-{ports.stop - 1})")
+            time.sleep(0.2)
 
 
 def _wait_until_ours(url: str) -> None:

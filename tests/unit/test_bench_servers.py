@@ -1,0 +1,37 @@
+"""The benchmark stops a server's whole process tree before the next run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import psutil
+
+from bench import servers
+
+# A parent that starts a child ignoring SIGTERM, says so, and waits; on
+# SIGTERM the parent dies and the child lives on, as a Ray worker can.
+TREE = """
+import signal, subprocess, sys
+child = subprocess.Popen([sys.executable, "-c",
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    "print('ready', flush=True); time.sleep(600)"], stdout=subprocess.PIPE, text=True)
+child.stdout.readline()
+print(child.pid, flush=True)
+signal.pause()
+"""
+
+
+def test_stop_leaves_no_process_of_the_tree(monkeypatch):
+    monkeypatch.setattr(servers, "STOP_TIMEOUT_S", 1.0)
+    parent = subprocess.Popen([sys.executable, "-c", TREE], stdout=subprocess.PIPE, text=True)
+    child = psutil.Process(int(parent.stdout.readline()))
+    server = servers.Server("livecomments", "http://127.0.0.1:1", parent, parent.pid)
+    try:
+        server.stop()
+        assert parent.poll() is not None
+        assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
+    finally:
+        parent.stdout.close()
+        if child.is_running():
+            child.kill()
