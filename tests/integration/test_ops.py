@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import psutil
+
 from tests.integration.conftest import new_post_id, post
 from tests.integration.sse import open_stream
 
@@ -72,3 +74,20 @@ def test_the_rooms_command_prints_the_same(running):
                           env=env, capture_output=True, text=True, timeout=120, check=True)
     hosts = json.loads(done.stdout)
     assert hosts and all({"name", "node", "available"} <= set(h) for h in hosts)
+
+
+def test_no_node_keeps_idle_workers_waiting(running):
+    """The service runs no Ray tasks, so a worker left idle only costs CPU:
+    any that exists is on its way to becoming an actor or to being stopped."""
+    raylets = [psutil.Process(node.all_processes["raylet"][0].process.pid)
+               for node in running.cluster.list_all_nodes()]
+    idle = [p for raylet in raylets for p in raylet.children() if _is_idle_worker(p)]
+    _, alive = psutil.wait_procs(idle, timeout=15)
+    assert not [p for p in alive if _is_idle_worker(p)]
+
+
+def _is_idle_worker(process: psutil.Process) -> bool:
+    try:
+        return " ".join(process.cmdline()).startswith("ray::IDLE")
+    except psutil.NoSuchProcess:
+        return False

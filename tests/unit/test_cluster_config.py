@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from livecomments.service import RAYLET_ENVIRONMENT
+
 CLUSTER = Path(__file__).resolve().parents[2] / "cluster"
 METRICS = re.compile(r"livecomments_[a-z_]+")
 
@@ -23,6 +25,16 @@ def test_the_ray_cluster_config_starts_the_service_joined_to_ray():
     assert "LIVECOMMENTS_RAY_ADDRESS" in head and "livecomments.env" in head
     assert any("ray start --address" in c for c in config["worker_start_ray_commands"])
     assert config["file_mounts"]["~/livecomments.env"] == "cluster/livecomments.env"
+
+
+def test_every_ray_start_gives_the_raylet_the_services_settings():
+    config = yaml.safe_load((CLUSTER / "ray-cluster.yaml").read_text())
+    starts = [c for key in ("head_start_ray_commands", "worker_start_ray_commands")
+              for c in config[key] if "ray start" in c]
+    assert len(starts) == 2
+    for command in starts:
+        for name, value in RAYLET_ENVIRONMENT.items():
+            assert f"{name}={value} " in command, (name, command)
 
 
 def test_the_environment_example_names_the_backends():
