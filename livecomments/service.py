@@ -149,8 +149,10 @@ def stop() -> None:
 
 
 def port_is_free(host: str, port: int) -> bool:
+    """Whether a replica could bind ``port`` now. Serve's direct ingress binds
+    without SO_REUSEADDR, so a connection the port's last server closed first
+    still holds it for a minute (TIME_WAIT); so does this probe."""
     with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:

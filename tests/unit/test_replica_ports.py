@@ -51,6 +51,18 @@ def test_the_wait_ends_when_the_second_port_is_freed(two_ports):
     assert service.port_is_free("127.0.0.1", two_ports[1])
 
 
+def test_a_port_whose_server_closed_a_connection_first_is_still_taken(two_ports):
+    """Like a stopped replica's viewers: the closing side keeps the port in
+    TIME_WAIT, and Serve's bind (no SO_REUSEADDR) fails until it ends."""
+    with _listener(two_ports[0]) as listener:
+        client = socket.create_connection(("127.0.0.1", two_ports[0]))
+        accepted, _ = listener.accept()
+        accepted.close()
+        assert client.recv(1) == b""
+        client.close()
+    assert not service.port_is_free("127.0.0.1", two_ports[0])
+
+
 def test_free_ports_need_no_wait(two_ports, monkeypatch):
     monkeypatch.setattr(service, "PORT_WAIT_S", 0.0)
     service._wait_until_free("127.0.0.1", two_ports)
