@@ -1,4 +1,5 @@
-"""Batching posts per host: at once when idle, gathered while calls are out."""
+"""Batching posts per host: what arrives in one turn goes together at once,
+and what arrives while the calls are out waits for the next call."""
 
 from __future__ import annotations
 
@@ -33,26 +34,44 @@ class Host:
         return self.calls
 
 
-async def test_posts_go_at_once_until_the_calls_are_out_then_together():
+async def next_turn() -> None:
+    """Return once the tasks already scheduled have run."""
+    loop = asyncio.get_running_loop()
+    turn = loop.create_future()
+    loop.call_soon(turn.set_result, None)
+    await turn
+
+
+def submit_all(batcher: Batcher, requests: str) -> list[asyncio.Task]:
+    """Submit each request from its own task: they all run in the loop's next turn."""
+    return [asyncio.create_task(batcher.submit(r)) for r in requests]
+
+
+async def test_posts_of_one_turn_go_together_and_at_once_until_the_calls_are_out():
     host = Host()
     batcher = Batcher(host.send, max_in_flight=2)
-    answers = [asyncio.create_task(batcher.submit(r)) for r in ("a", "b", "c", "d", "e")]
-    assert await host.calls_arrived(2) == [["a"], ["b"]]
+    answers = submit_all(batcher, "abc")
+    assert await host.calls_arrived(1) == [["a", "b", "c"]]
+    answers += submit_all(batcher, "d")
+    assert await host.calls_arrived(2) == [["a", "b", "c"], ["d"]]
+    answers += submit_all(batcher, "ef")
+    await next_turn()
+    assert len(host.calls) == 2
     host.release[0].set_result(None)
-    assert await host.calls_arrived(3) == [["a"], ["b"], ["c", "d", "e"]]
+    assert await host.calls_arrived(3) == [["a", "b", "c"], ["d"], ["e", "f"]]
     for gate in host.release[1:]:
         gate.set_result(None)
-    assert await asyncio.wait_for(asyncio.gather(*answers), 5) == ["A", "B", "C", "D", "E"]
+    assert await asyncio.wait_for(asyncio.gather(*answers), 5) == list("ABCDEF")
 
 
 async def test_each_post_gets_its_own_refusal():
     host = Host()
     batcher = Batcher(host.send, max_in_flight=1)
-    first = asyncio.create_task(batcher.submit("x"))
-    rest = [asyncio.create_task(batcher.submit(r)) for r in ("ok", "bad one")]
+    [first] = submit_all(batcher, "x")
     await host.calls_arrived(1)
+    rest = [asyncio.create_task(batcher.submit(r)) for r in ("ok", "bad one")]
     host.release[0].set_result(None)
-    await host.calls_arrived(2)
+    assert await host.calls_arrived(2) == [["x"], ["ok", "bad one"]]
     host.release[1].set_result(None)
     assert await asyncio.wait_for(first, 5) == "X"
     assert await asyncio.wait_for(rest[0], 5) == "OK"
@@ -70,9 +89,9 @@ async def test_a_failed_call_fails_every_post_in_it_and_the_next_call_goes_out()
         return batch
 
     batcher = Batcher(send, max_in_flight=1)
-    doomed = [asyncio.create_task(batcher.submit(r)) for r in ("boom", "p", "q")]
+    doomed = submit_all(batcher, ["boom", "p"])
     results = await asyncio.wait_for(asyncio.gather(*doomed, return_exceptions=True), 5)
-    assert isinstance(results[0], ConnectionError)
-    assert results[1:] == ["p", "q"]
-    assert calls == [["boom"], ["p", "q"]]
+    assert [type(r) for r in results] == [ConnectionError, ConnectionError]
+    assert calls == [["boom", "p"]]
     assert await asyncio.wait_for(batcher.submit("later"), 5) == "later"
+    assert calls == [["boom", "p"], ["later"]]
