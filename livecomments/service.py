@@ -43,9 +43,9 @@ RAYLET_ENVIRONMENT = {
     # Ray starts workers at niceness 15, behind any other process on the node;
     # the replicas and room hosts are the latency-critical part of this service.
     "RAY_worker_niceness": "0",
-    # Ray keeps one idle worker a core waiting for tasks; this service runs no
-    # tasks, and a restarting room host or replica never took one (measured:
-    # both restart as fast without them), so they only cost ~0.8 % of a core each.
+    # On the first driver's node Ray keeps idle workers (one a core) waiting for
+    # tasks; this service runs no tasks, and a restarting room host or replica
+    # never took one (both restarted as fast without them): ~0.8 % of a core each.
     "RAY_prestart_worker_first_driver": "0",
 }
 

@@ -2,8 +2,8 @@
 
 Runs last (``restarts_service``). The client hangs up before the service
 stops, so that the server's side of the connection does not linger in
-TIME_WAIT: this sandbox's kernel refuses to re-bind such a port for a minute,
-even with SO_REUSEADDR.
+TIME_WAIT: Serve binds a replica's port without SO_REUSEADDR, so the start
+would wait a minute for such a port (``service.port_is_free``).
 """
 
 from __future__ import annotations

@@ -54,12 +54,11 @@ def test_the_wait_ends_when_the_second_port_is_freed(two_ports):
 def test_a_port_whose_server_closed_a_connection_first_is_still_taken(two_ports):
     """Like a stopped replica's viewers: the closing side keeps the port in
     TIME_WAIT, and Serve's bind (no SO_REUSEADDR) fails until it ends."""
-    with _listener(two_ports[0]) as listener:
-        client = socket.create_connection(("127.0.0.1", two_ports[0]))
+    with _listener(two_ports[0]) as listener, \
+            socket.create_connection(("127.0.0.1", two_ports[0]), timeout=5) as client:
         accepted, _ = listener.accept()
         accepted.close()
         assert client.recv(1) == b""
-        client.close()
     assert not service.port_is_free("127.0.0.1", two_ports[0])
 
 
