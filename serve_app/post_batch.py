@@ -36,34 +36,39 @@ class Batcher(Generic[Request, Answer]):
         self._max_in_flight = max_in_flight
         self._pending: list[tuple[Request, asyncio.Future[Answer]]] = []
         self._calls: set[asyncio.Task[None]] = set()
-        self._launch_due = False
+        # The call launched but not yet running: it will take what is pending.
+        self._due: asyncio.Task[None] | None = None
 
     async def submit(self, request: Request) -> Answer:
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._pending.append((request, future))
-        if not self._launch_due and len(self._calls) < self._max_in_flight:
+        if self._due is None and len(self._calls) < self._max_in_flight:
             self._launch()
         return await future
 
     def _launch(self) -> None:
-        """Start a call; it takes the posts pending when it starts running."""
-        self._launch_due = True
-        call = asyncio.create_task(self._call())
+        call = self._due = asyncio.create_task(self._call())
         self._calls.add(call)
         call.add_done_callback(self._finished)
 
     def _finished(self, call: asyncio.Task[None]) -> None:
         self._calls.discard(call)
-        if self._pending and not self._launch_due and len(self._calls) < self._max_in_flight:
+        if self._due is call:
+            self._due = None  # cancelled before it ran: its posts are still pending
+        if self._pending and self._due is None and len(self._calls) < self._max_in_flight:
             self._launch()
 
     async def _call(self) -> None:
-        self._launch_due = False
+        self._due = None
         batch, self._pending = self._pending, []
         try:
             answers = await self._send([request for request, _ in batch])
         except Exception as exc:
             answers = [exc] * len(batch)
+        except BaseException:
+            for _, future in batch:
+                future.cancel()
+            raise
         for (_, future), answer in zip(batch, answers, strict=True):
             if future.done():
                 continue

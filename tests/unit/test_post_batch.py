@@ -89,9 +89,54 @@ async def test_a_failed_call_fails_every_post_in_it_and_the_next_call_goes_out()
         return batch
 
     batcher = Batcher(send, max_in_flight=1)
-    doomed = submit_all(batcher, ["boom", "p"])
+    doomed = [asyncio.create_task(batcher.submit(r)) for r in ("boom", "p")]
     results = await asyncio.wait_for(asyncio.gather(*doomed, return_exceptions=True), 5)
     assert [type(r) for r in results] == [ConnectionError, ConnectionError]
     assert calls == [["boom", "p"]]
     assert await asyncio.wait_for(batcher.submit("later"), 5) == "later"
     assert calls == [["boom", "p"], ["later"]]
+
+
+async def test_a_call_due_to_start_takes_the_waiting_posts_and_none_goes_out_empty():
+    host = Host()
+    batcher = Batcher(host.send, max_in_flight=2)
+    answers = submit_all(batcher, "a")
+    await host.calls_arrived(1)
+    host.release[0].set_result(None)
+    answers += submit_all(batcher, "b")
+    await host.calls_arrived(2)
+    await next_turn()
+    assert host.calls == [["a"], ["b"]]
+    host.release[1].set_result(None)
+    assert await asyncio.wait_for(asyncio.gather(*answers), 5) == ["A", "B"]
+
+
+def cancel_calls() -> None:
+    """Cancel the batcher's calls to its host, as a loop shutting down would."""
+    for task in asyncio.all_tasks():
+        if task.get_coro().__qualname__ == "Batcher._call":
+            task.cancel()
+
+
+async def test_a_call_cancelled_before_it_runs_leaves_its_posts_to_the_next_call():
+    host = Host()
+    batcher = Batcher(host.send, max_in_flight=1)
+    [answer] = submit_all(batcher, "a")
+    asyncio.get_running_loop().call_soon(cancel_calls)
+    assert await host.calls_arrived(1) == [["a"]]
+    host.release[0].set_result(None)
+    assert await asyncio.wait_for(answer, 5) == "A"
+
+
+async def test_a_call_cancelled_while_out_cancels_its_posts_and_the_next_goes_out():
+    host = Host()
+    batcher = Batcher(host.send, max_in_flight=1)
+    [doomed] = submit_all(batcher, "a")
+    await host.calls_arrived(1)
+    cancel_calls()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(doomed, 5)
+    [later] = submit_all(batcher, "b")
+    assert await host.calls_arrived(2) == [["a"], ["b"]]
+    host.release[1].set_result(None)
+    assert await asyncio.wait_for(later, 5) == "B"
