@@ -110,10 +110,12 @@ class RayHostRuntime:
 
 
 def start_shard_manager(settings: Settings) -> Any:
-    """The ShardManager actor, started if not running, preferably on the
-    driver's node (the head node, which outlives the workers)."""
+    """The ShardManager actor, started if not running, on the driver's node
+    (the head node, which outlives the workers). Pinned: with a soft affinity
+    Ray put it on a worker node about half the time, and losing that node
+    then stopped every new room and every move until it restarted."""
     return ShardManagerActor.options(
-        scheduling_strategy=NodeAffinitySchedulingStrategy(current_node(), soft=True),
+        scheduling_strategy=NodeAffinitySchedulingStrategy(current_node(), soft=False),
         name=SHARD_MANAGER,
         namespace=NAMESPACE,
         lifetime="detached",

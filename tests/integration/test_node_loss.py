@@ -34,6 +34,9 @@ async def test_losing_a_node_loses_no_comment(running, client):
     placed = await _host_nodes(posts)
     assert len(set(placed.values())) >= 2, "rooms should spread over the nodes"
 
+    directory_node = await shard_manager().__ray_call__.remote(
+        lambda _: ray.get_runtime_context().get_node_id())
+    assert directory_node == running.cluster.head_node.node_id, "the directory outlives workers"
     front = (await client.get("/healthz")).json()["node"]
     workers = {node.node_id: node for node in running.cluster.worker_nodes}
     victims = [n for n in set(placed.values()) if n in workers and n != front]
