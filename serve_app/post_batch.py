@@ -4,10 +4,10 @@ earlier calls are out.
 A call goes out on the loop's next turn when fewer than ``max_in_flight``
 calls to its host are pending, and takes every post that arrived until then
 (the requests the loop read in one turn go together), so a quiet replica
-adds no delay.
-Under load the posts that arrive while the calls are out wait for the next
-call and go together in one actor call (Ray measured ~1.2-1.4k unbatched
-calls/s here), where the host's group commit writes them in one transaction.
+adds no delay. Under load the posts that arrive while the calls are out
+wait for the next call and go together in one actor call (Ray measured
+~1.2-1.4k unbatched calls/s here), where the host's group commit writes
+them in one transaction.
 """
 
 from __future__ import annotations
@@ -42,21 +42,22 @@ class Batcher(Generic[Request, Answer]):
     async def submit(self, request: Request) -> Answer:
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._pending.append((request, future))
-        if self._due is None and len(self._calls) < self._max_in_flight:
-            self._launch()
+        self._launch_if_room()
         return await future
 
-    def _launch(self) -> None:
-        call = self._due = asyncio.create_task(self._call())
-        self._calls.add(call)
-        call.add_done_callback(self._finished)
+    def _launch_if_room(self) -> None:
+        """Start a call for the pending posts unless one is due to start
+        (it will take them) or ``max_in_flight`` are out."""
+        if self._pending and self._due is None and len(self._calls) < self._max_in_flight:
+            call = self._due = asyncio.create_task(self._call())
+            self._calls.add(call)
+            call.add_done_callback(self._finished)
 
     def _finished(self, call: asyncio.Task[None]) -> None:
         self._calls.discard(call)
         if self._due is call:
             self._due = None  # cancelled before it ran: its posts are still pending
-        if self._pending and self._due is None and len(self._calls) < self._max_in_flight:
-            self._launch()
+        self._launch_if_room()
 
     async def _call(self) -> None:
         self._due = None
