@@ -10,7 +10,6 @@ import asyncio
 import json
 import logging
 import os
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -25,15 +24,12 @@ from livecomments.clock import SystemClock
 from livecomments.settings import Settings, SettingsError
 from livecomments.tokens import load_or_create_secret
 from serve_app.deployment import APP_NAME, build
+from serve_app.http_server import port_is_free
 from storage.factory import store_from_url
 
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 120.0
-# With direct ingress, Serve still starts its proxy on the head node as a
-# fallback router; it must not take LIVECOMMENTS_PORT, which the first replica
-# binds. Clients never need it.
-PROXY_PORT_OFFSET = 100
 PORT_WAIT_S = 90.0
 
 
@@ -51,30 +47,18 @@ RAYLET_ENVIRONMENT = {
 
 
 def ray_environment(settings: Settings) -> dict[str, str]:
-    """What every Ray process of the service needs in its environment: direct
-    ingress on LIVECOMMENTS_PORT (next ports for more replicas on a node)."""
+    """What every Ray process of the service needs in its environment."""
     return {
         **RAYLET_ENVIRONMENT,
-        "RAY_SERVE_ENABLE_DIRECT_INGRESS": "1",
-        "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT": str(settings.port),
-        "RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT": str(settings.port + settings.replicas + 16),
-        # Reuse a restarted replica's port at once: no HAProxy holds stale slots.
-        "RAY_SERVE_PORT_QUARANTINE_S": "0",
-        # How long a stopping replica keeps its port for a load balancer to notice.
-        "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": str(settings.drain_seconds),
-        # Run the app on the replica's own event loop: by default Serve runs user
-        # code in a second thread and hands every ASGI message (every SSE frame)
-        # across threads. Our app never blocks its loop (storage and hashing run
-        # in threads), so the hop only costs.
+        # Run the replica's constructor (and so its HTTP server) on the replica's
+        # own event loop: by default Serve runs user code in a second thread.
         "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
-        # Buffer the per-request access log instead of writing a line per request,
-        # and keep the replicas' logs in their files (the dashboard shows them):
+        # Keep the replicas' logs in their files (the dashboard shows them):
         # on stderr, Ray ships every line to the driver, which prints it.
-        "RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE": "1000",
         "RAY_SERVE_LOG_TO_STDERR": "0",
         # Serve's controller loop and each replica's metrics export run ten
         # times a second by default, a steady cost on an idle node; once a
-        # second is plenty for a fixed number of replicas and for Prometheus.
+        # second is plenty for a fixed number of replicas.
         "RAY_SERVE_CONTROL_LOOP_INTERVAL_S": "1",
         "RAY_SERVE_METRICS_EXPORT_INTERVAL_MS": "1000",
     }
@@ -129,9 +113,9 @@ def start(settings: Settings) -> Settings:
     asyncio.run(prepare_store(settings))
     manager = start_shard_manager(settings)
     ray.get(manager.check_hosts.remote())
-    proxy_port = settings.port + PROXY_PORT_OFFSET
-    serve.start(http_options={"host": settings.host, "port": proxy_port})
-    serve.run(build(settings), name=APP_NAME, route_prefix="/", blocking=False)
+    # The replicas serve HTTP themselves (serve_app.http_server): no proxy.
+    serve.start(proxy_location="Disabled")
+    serve.run(build(settings), name=APP_NAME, route_prefix=None, blocking=False)
     _wait_until_ours(settings.public_url + "/healthz")
     return settings
 
@@ -148,23 +132,11 @@ def stop() -> None:
     ray.kill(manager)
 
 
-def port_is_free(host: str, port: int) -> bool:
-    """Whether a replica could bind ``port`` now. Serve's direct ingress binds
-    without SO_REUSEADDR, so a connection the port's last server closed first
-    still holds it for a minute (TIME_WAIT); so does this probe."""
-    with socket.socket() as probe:
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
 def _wait_until_free(host: str, ports: range) -> None:
     """The replicas of a node listen on consecutive ports from
-    LIVECOMMENTS_PORT, and Serve gives a replica the next free one: a port
-    still held (say by the processes of a server that is still stopping)
-    would move the replicas after it. Give the ports a bounded time, then say so."""
+    LIVECOMMENTS_PORT, and a replica takes the first one free: a port still
+    held (say by the replicas of a server that is still stopping) would move
+    the replicas after it. Give the ports a bounded time, then say so."""
     deadline = time.monotonic() + PORT_WAIT_S
     for port in ports:
         if not port_is_free(host, port):
@@ -179,8 +151,8 @@ def _wait_until_free(host: str, ports: range) -> None:
 
 def _wait_until_ours(url: str) -> None:
     """Wait until ``url`` answers, and check that the replica answering runs
-    on this Ray cluster: if another process held the port, Serve would have
-    put the replica on the next one, and we would be talking to a stranger."""
+    on this Ray cluster: if another process held the port, the replica would
+    have taken the next one, and we would be talking to a stranger."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     while True:
         try:

@@ -1,1 +1,1 @@
-"""The HTTP and SSE front: a Starlette app that Ray Serve runs with direct ingress."""
+"""The HTTP and SSE front: a Starlette app each Ray Serve replica serves itself."""

@@ -1,42 +1,68 @@
-"""The Ray Serve deployment: the app, served by each replica itself.
+"""The Ray Serve deployment: replicas that each serve the app over HTTP themselves.
 
-Direct ingress (``RAY_SERVE_ENABLE_DIRECT_INGRESS=1``, set by
-``livecomments.service``) makes every replica listen for HTTP on its own port
-(LIVECOMMENTS_PORT for the first replica on a node, the next ports for the
-others) instead of behind Serve's proxy: measured here, the proxy put p99 at
-511 ms for 100 viewers x 20 comments/s against 30 ms direct.
-An SSE stream holds one of a replica's ``max_ongoing_requests`` only until it
-has caught up (then its connection is handed over to its room's feed), but a
-burst of viewers opening at once may hold many: the limit is sized for streams.
+Serve starts, restarts and stops the replicas; it does not carry their
+requests. Through Serve's proxy, SSE measured p99 511 ms for 100 viewers x
+20 comments/s against 30 ms served by the replica itself, and Serve's direct
+ingress still wraps every request (a fifth of the replica's CPU under S4), so
+Serve runs with no HTTP server of its own and each replica runs uvicorn on
+its own port (``serve_app.http_server``).
 """
 
 from __future__ import annotations
+
+import asyncio
+import logging
 
 from ray import serve
 from ray.serve.deployment import Application
 
 from livecomments.settings import Settings
 from serve_app.app import create_app
+from serve_app.http_server import SPARE_PORTS, ReplicaServer, listen_on_first_free
 
 APP_NAME = "livecomments"
-NON_STREAM_REQUESTS = 10_000
+# What a stopping replica has, past its drain, to finish the requests in flight.
+STOP_GRACE_S = 10.0
 
 
-@serve.ingress()
-class LiveCommentsIngress:
-    def __init__(self, settings: Settings) -> None:
+def _log_like_serve() -> None:
+    """uvicorn's access log and errors go where the replica's own log goes
+    (its file, shown in the dashboard), not to the driver's terminal."""
+    serve_handlers = logging.getLogger("ray.serve").handlers
+    for name, level in (("uvicorn.access", logging.INFO), ("uvicorn.error", logging.WARNING)):
+        logger = logging.getLogger(name)
+        logger.handlers = list(serve_handlers)
+        logger.propagate = False
+        logger.setLevel(level)
+
+
+class LiveCommentsReplica:
+    async def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        _log_like_serve()
+        ports = range(settings.port, settings.port + settings.replicas + SPARE_PORTS)
+        sock = listen_on_first_free(settings.host, ports)
+        self._server = ReplicaServer(create_app(settings), sock, access_log=settings.access_log)
+        await self._server.start()
 
-    def __serve_build_asgi_app__(self):
-        return create_app(self._settings)
+    async def check_health(self) -> None:
+        self._server.check()
+
+    def port(self) -> int:
+        return self._server.port
+
+    async def __del__(self) -> None:
+        # Serve calls this once, when it stops the replica: keep serving for the
+        # drain period (a load balancer notices the replica leaving), then stop.
+        await asyncio.sleep(self._settings.drain_seconds)
+        await self._server.stop(STOP_GRACE_S)
 
 
 def build(settings: Settings) -> Application:
     return serve.deployment(
-        LiveCommentsIngress,
+        LiveCommentsReplica,
         name="frontend",
         num_replicas=settings.replicas,
-        max_ongoing_requests=settings.max_streams + NON_STREAM_REQUESTS,
         ray_actor_options={"num_cpus": 0},
-        logging_config={"enable_access_log": settings.access_log},
+        graceful_shutdown_timeout_s=settings.drain_seconds + STOP_GRACE_S + 5,
     ).bind(settings)

@@ -3,8 +3,8 @@
 Lean on purpose. After the headers the stream is written to a sink. Under
 uvicorn that is the connection itself: once the stream has caught up, the
 connection is handed over to the room's feed and the request returns, so a
-live viewer holds no task, no coroutine and none of Ray Serve's ongoing
-requests, only its place in the feed (see ``sinks`` and ``stream``). Any
+live viewer holds no task, no coroutine and no request of uvicorn's, only
+its place in the feed (see ``sinks`` and ``stream``). Any
 other server keeps the request open and is sent the stream through ASGI.
 Heartbeats come from the room's feed and the send timeout from the hub's
 ticker, so a stream costs no timer of its own.

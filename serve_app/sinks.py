@@ -1,6 +1,6 @@
 """Where a viewer's stream is written.
 
-Under uvicorn (which Ray Serve's direct ingress runs) a ``ConnectionSink``
+Under uvicorn (which each replica runs) a ``ConnectionSink``
 writes each chunk straight to the viewer's connection, framed as HTTP/1.1
 chunked encoding exactly as uvicorn frames a response body, so fanning one
 event out to a room's viewers is one ``transport.write`` per viewer with the
@@ -90,9 +90,9 @@ class ConnectionSink:
         self._transport.abort()
 
     def hand_over(self, on_lost: Callable[[], None]) -> None:
-        """Take the connection from uvicorn. For uvicorn and Ray Serve the
-        request is over (no task, no ongoing request is held for the
-        stream); the stream goes on being written here until ``finish``.
+        """Take the connection from uvicorn. For uvicorn the request is over
+        (no task is held for the stream); the stream goes on being written
+        here until ``finish``.
         What the client sends from now on is ignored; ``on_lost`` is called
         when the connection closes."""
         self._cycle.response_complete = True
@@ -112,7 +112,7 @@ class ConnectionSink:
     def under(cls, send: Send) -> ConnectionSink | None:
         """The sink of the uvicorn response cycle that ``send`` ends in, when
         it ends in one that is sending a chunked body; else None. ``send`` is
-        uvicorn's, or wrapped by middleware (Ray Serve's, Starlette's) that
+        uvicorn's, or wrapped by middleware (Starlette's) that
         only looks at the response start: found by walking the closures."""
         seen: set[int] = set()
         todo = [send]

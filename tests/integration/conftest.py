@@ -41,15 +41,6 @@ class Running:
     cluster: Cluster
 
 
-def service_port() -> int:
-    """A port free now, whose proxy companion (port + 100) is free too."""
-    while True:
-        port = free_port()
-        companion = port + service.PROXY_PORT_OFFSET
-        if companion <= 65535 and service.port_is_free("127.0.0.1", companion):
-            return port
-
-
 ORDER_LAST = ("removes_node", "stops_redis", "restarts_service")
 
 
@@ -68,7 +59,7 @@ def running(tmp_path_factory, redis_server) -> Iterator[Running]:
     data = tmp_path_factory.mktemp("data")
     settings = Settings.from_env(
         {
-            "LIVECOMMENTS_PORT": str(service_port()),
+            "LIVECOMMENTS_PORT": str(free_port()),
             "LIVECOMMENTS_DATA_DIR": str(data),
             # A write waits at most a second for the lock (test_store_outage holds it).
             "LIVECOMMENTS_STORE_URL": f"sqlite:///{data / 'livecomments.db'}?busy_timeout_ms=1000",
@@ -89,7 +80,7 @@ def running(tmp_path_factory, redis_server) -> Iterator[Running]:
             "LIVECOMMENTS_FORWARDED_ALLOW_IPS": "127.0.0.1",
         }
     )
-    # Every node's processes inherit the service's Ray environment (direct ingress).
+    # Every node's processes inherit the service's Ray environment.
     os.environ.update(service.ray_environment(settings))
     cluster = Cluster(initialize_head=True,
                       head_node_args={"num_cpus": 1, "include_dashboard": False})

@@ -1,9 +1,8 @@
 """Stop everything but the store, start again: nothing is forgotten.
 
-Runs last (``restarts_service``). The client hangs up before the service
-stops, so that the server's side of the connection does not linger in
-TIME_WAIT: Serve binds a replica's port without SO_REUSEADDR, so the start
-would wait a minute for such a port (``service.port_is_free``).
+Runs last (``restarts_service``). The client stays connected until the
+service has stopped, so the replica's side of the connection lingers in
+TIME_WAIT; the new replica must get its port back all the same.
 """
 
 from __future__ import annotations
@@ -23,8 +22,8 @@ async def test_users_comments_and_sequence_survive_a_restart(running, client):
     post_id = new_post_id()
     first = [await post(client, user, post_id, f"before restart {i}") for i in range(3)]
 
-    await client.aclose()
     await asyncio.to_thread(service.stop)
+    await client.aclose()
     await asyncio.to_thread(service.start, running.settings)
 
     async with httpx.AsyncClient(base_url=running.url, timeout=30) as again_client:
