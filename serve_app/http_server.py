@@ -80,6 +80,9 @@ class ReplicaServer:
             app, http="httptools", lifespan="off", access_log=access_log,
             log_config=None, timeout_keep_alive=KEEP_ALIVE_S, server_header=False,
             backlog=BACKLOG,
+            # Who the client is: LIVECOMMENTS_FORWARDED_ALLOW_IPS decides
+            # (serve_app.abuse), not uvicorn's own default of trusting 127.0.0.1.
+            proxy_headers=False,
         ))
         self._task: asyncio.Task | None = None
 

@@ -40,7 +40,11 @@ class App:
             await self.release.wait()
             return JSONResponse({"phase": self.phase})
 
-        self.asgi = Starlette(routes=[Route("/", phase), Route("/slow", slow)], lifespan=lifespan)
+        async def peer(request: Request) -> JSONResponse:
+            return JSONResponse({"client": request.client.host})
+
+        routes = [Route("/", phase), Route("/slow", slow), Route("/peer", peer)]
+        self.asgi = Starlette(routes=routes, lifespan=lifespan)
 
 
 @pytest.fixture
@@ -86,3 +90,12 @@ async def test_a_request_in_flight_is_answered_before_the_services_close(served)
     assert response.status_code == 200
     assert response.json() == {"phase": "up"}
     assert app.phase == "down"
+
+
+async def test_the_client_address_is_the_peer_whatever_x_forwarded_for_says(served):
+    """Whether to believe X-Forwarded-For is LIVECOMMENTS_FORWARDED_ALLOW_IPS's
+    call (``serve_app.abuse``); uvicorn on its own would believe 127.0.0.1."""
+    _, server = served
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as http:
+        answer = await http.get("/peer", headers={"X-Forwarded-For": "10.1.2.3"})
+    assert answer.json() == {"client": "127.0.0.1"}
