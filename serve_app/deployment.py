@@ -48,9 +48,6 @@ class LiveCommentsReplica:
     async def check_health(self) -> None:
         self._server.check()
 
-    def port(self) -> int:
-        return self._server.port
-
     async def __del__(self) -> None:
         # Serve calls this once, when it stops the replica: keep serving for the
         # drain period (a load balancer notices the replica leaving), then stop.

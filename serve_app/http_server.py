@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 # when other processes hold some of them.
 SPARE_PORTS = 16
 BACKLOG = 2048
-KEEP_ALIVE_S = 75  # longer than nginx's default upstream keepalive_timeout (60 s)
+# Idle keep-alive connections are kept as long as under Serve's direct ingress:
+# longer than nginx's upstream keepalive_timeout (60 s), so nginx closes first.
+KEEP_ALIVE_S = 90
 
 
 class NoFreePort(RuntimeError):
