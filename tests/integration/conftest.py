@@ -41,7 +41,7 @@ class Running:
     cluster: Cluster
 
 
-ORDER_LAST = ("removes_node", "stops_redis", "restarts_service")
+ORDER_LAST = ("kills_replica", "removes_node", "stops_redis", "restarts_service")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
