@@ -46,22 +46,21 @@ RAYLET_ENVIRONMENT = {
 }
 
 
-def ray_environment(settings: Settings) -> dict[str, str]:
-    """What every Ray process of the service needs in its environment."""
-    return {
-        **RAYLET_ENVIRONMENT,
-        # Run the replica's constructor (and so its HTTP server) on the replica's
-        # own event loop: by default Serve runs user code in a second thread.
-        "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
-        # Keep the replicas' logs in their files (the dashboard shows them):
-        # on stderr, Ray ships every line to the driver, which prints it.
-        "RAY_SERVE_LOG_TO_STDERR": "0",
-        # Serve's controller loop and each replica's metrics export run ten
-        # times a second by default, a steady cost on an idle node; once a
-        # second is plenty for a fixed number of replicas.
-        "RAY_SERVE_CONTROL_LOOP_INTERVAL_S": "1",
-        "RAY_SERVE_METRICS_EXPORT_INTERVAL_MS": "1000",
-    }
+# What every Ray process of the service needs in its environment.
+RAY_ENVIRONMENT = {
+    **RAYLET_ENVIRONMENT,
+    # Run the replica's constructor (and so its HTTP server) on the replica's
+    # own event loop: by default Serve runs user code in a second thread.
+    "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
+    # Keep the replicas' logs in their files (the dashboard shows them):
+    # on stderr, Ray ships every line to the driver, which prints it.
+    "RAY_SERVE_LOG_TO_STDERR": "0",
+    # Serve's controller loop and each replica's metrics export run ten
+    # times a second by default, a steady cost on an idle node; once a
+    # second is plenty for a fixed number of replicas.
+    "RAY_SERVE_CONTROL_LOOP_INTERVAL_S": "1",
+    "RAY_SERVE_METRICS_EXPORT_INTERVAL_MS": "1000",
+}
 
 
 def connect_ray(settings: Settings, **init_options) -> None:
@@ -70,13 +69,12 @@ def connect_ray(settings: Settings, **init_options) -> None:
     Ray 2.60 turns token authentication on for new clusters; a driver joining
     one needs the cluster's token (``~/.ray/auth_token``, ``RAY_AUTH_TOKEN`` or
     ``RAY_AUTH_TOKEN_PATH``). We keep it on and say so when it is missing."""
-    env = ray_environment(settings)
-    os.environ.update(env)
+    os.environ.update(RAY_ENVIRONMENT)
     try:
         ray.init(
             address=settings.ray_address,
             namespace=NAMESPACE,
-            runtime_env={"env_vars": env},
+            runtime_env={"env_vars": RAY_ENVIRONMENT},
             **init_options,
         )
     except AuthenticationError as exc:

@@ -81,7 +81,7 @@ def running(tmp_path_factory, redis_server) -> Iterator[Running]:
         }
     )
     # Every node's processes inherit the service's Ray environment.
-    os.environ.update(service.ray_environment(settings))
+    os.environ.update(service.RAY_ENVIRONMENT)
     cluster = Cluster(initialize_head=True,
                       head_node_args={"num_cpus": 1, "include_dashboard": False})
     try:
