@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from storage.model import CommentRecord, EventKind, Role, RoomEvent, UserRecord
 
-SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS users (
     user_id TEXT PRIMARY KEY,
     username TEXT NOT NULL UNIQUE COLLATE NOCASE,
@@ -101,9 +101,32 @@ EVENT_COLUMNS = (
     "post_id, seq, kind, comment_seq, user_id, username, body, created_at, at, actor_id,"
     " flag, hidden"
 )
+EVENT_FIELDS = EVENT_COLUMNS.count(",") + 1
 COMMENT_COLUMNS = (
     "post_id, seq, user_id, username, body, created_at, edited_at, deleted, flag, hidden"
 )
+# The comments table follows the event log inside SQLite: a group commit is
+# then one INSERT into events (see ``SqliteCommentStore.append_events``).
+_COMMENT_TRIGGERS = f"""
+CREATE TRIGGER IF NOT EXISTS comment_created AFTER INSERT ON events
+WHEN NEW.kind = '{EventKind.COMMENT.value}'
+BEGIN
+    INSERT INTO comments ({COMMENT_COLUMNS}) VALUES (NEW.post_id, NEW.seq, NEW.user_id,
+        NEW.username, NEW.body, NEW.created_at, NULL, 0, NEW.flag, NEW.hidden);
+END;
+CREATE TRIGGER IF NOT EXISTS comment_edited AFTER INSERT ON events
+WHEN NEW.kind = '{EventKind.EDITED.value}'
+BEGIN
+    UPDATE comments SET body = NEW.body, edited_at = NEW.at
+    WHERE post_id = NEW.post_id AND seq = NEW.comment_seq;
+END;
+CREATE TRIGGER IF NOT EXISTS comment_deleted AFTER INSERT ON events
+WHEN NEW.kind = '{EventKind.DELETED.value}'
+BEGIN
+    UPDATE comments SET deleted = 1 WHERE post_id = NEW.post_id AND seq = NEW.comment_seq;
+END;
+"""
+SCHEMA = _TABLES + _COMMENT_TRIGGERS
 
 
 def event_row(e: RoomEvent) -> tuple:

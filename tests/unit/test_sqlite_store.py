@@ -1,0 +1,61 @@
+"""What only the SQLite store has: a group too big for one statement, and
+the comments table kept by triggers in a database made before them."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from livecomments.errors import SequenceConflict
+from storage.sqlite import SqliteCommentStore
+from storage.sqlite_schema import EVENT_FIELDS
+from tests.contract.store_cases import edited, record, said
+
+
+@pytest.fixture
+async def store(tmp_path):
+    opened = SqliteCommentStore(str(tmp_path / "store.db"))
+    await opened.open()
+    yield opened
+    await opened.aclose()
+
+
+def rows_per_statement() -> int:
+    limit = sqlite3.connect(":memory:").getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    return limit // EVENT_FIELDS
+
+
+async def test_a_group_over_one_statement_is_written_whole(store):
+    events = [said("big", seq) for seq in range(1, rows_per_statement() + 3)]
+    await store.append_events(events)
+    assert await store.last_seq("big") == len(events)
+    assert await store.comment("big", len(events)) == record(events[-1])
+
+
+async def test_a_conflict_past_the_first_statement_writes_nothing(store):
+    await store.append_events([said("big", 1)])
+    group = [said("small", 1)] + [said("big", seq) for seq in range(2, rows_per_statement() + 2)]
+    with pytest.raises(SequenceConflict):
+        await store.append_events([*group, said("big", 1, author="u2")])
+    assert await store.last_seq("small") == 0
+    assert await store.last_seq("big") == 1
+    assert await store.comment("big", 1) == record(said("big", 1))
+
+
+async def test_a_database_from_before_the_triggers_gets_them(tmp_path):
+    path = str(tmp_path / "old.db")
+    first = said("v", 1)
+    before = SqliteCommentStore(path)
+    await before.open()
+    await before.append_events([first])
+    await before.aclose()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TRIGGER comment_edited")
+
+    reopened = SqliteCommentStore(path)
+    await reopened.open()
+    change = edited(2, first, "changed")
+    await reopened.append_events([change])
+    assert await reopened.comment("v", 1) == record(first, change)
+    await reopened.aclose()
