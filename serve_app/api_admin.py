@@ -7,13 +7,12 @@ import json
 import re
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from livecomments.errors import InvalidInput, NotFound
 from serve_app.api_auth import admin, services
 from serve_app.api_comments import MAX_PAGE, int_param
-from serve_app.responses import read_json
+from serve_app.responses import JSONResponse, read_json
 from storage.model import QueueItem, comment_id
 
 USER_ID = re.compile(r"[A-Za-z0-9_.:@|-]{1,128}")

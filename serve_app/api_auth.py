@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from livecomments.errors import Forbidden, RateLimited, Unauthorized
 from livecomments.principal import Principal
 from serve_app.abuse import client_ip
-from serve_app.responses import read_json
+from serve_app.responses import JSONResponse, read_json
 from serve_app.services import Services
 
 

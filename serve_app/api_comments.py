@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import partial
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from livecomments.errors import (
@@ -20,7 +19,7 @@ from livecomments.text import check_post_id, normalize_comment
 from serve_app.abuse import client_ip
 from serve_app.api_auth import authenticated, services
 from serve_app.event_stream import EventStreamResponse
-from serve_app.responses import read_json
+from serve_app.responses import JSONResponse, read_json
 from serve_app.stream import open_viewer_stream
 from serve_app.wire import comment_json
 from storage.model import comment_id, parse_comment_id

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from livecomments.errors import LiveCommentsError
 from serve_app.api_auth import services
 from serve_app.openapi import openapi_document
-from serve_app.responses import error_response
+from serve_app.responses import JSONResponse, error_response
 
 READY_TIMEOUT_S = 5.0
 OPENAPI = openapi_document()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
+import orjson
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse as StarletteJSONResponse
 
 from livecomments.errors import (
     InvalidInput,
@@ -22,6 +22,14 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 16 * 1024
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+class JSONResponse(StarletteJSONResponse):
+    """Starlette's, encoded by orjson: the same compact UTF-8 JSON, about five
+    times faster (it is on the path of every post)."""
+
+    def render(self, content: object) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
 def error_response(status: int, code: str, message: str, headers: dict | None = None):
@@ -72,10 +80,9 @@ async def read_json(request: Request) -> dict:
         if len(body) > MAX_BODY_BYTES:
             raise PayloadTooLarge("the body is over 16 KiB")
     try:
-        data = json.loads(body.decode("utf-8"))
-        # "\ud800" parses, but a lone surrogate is not text: refuse it here.
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except (UnicodeError, json.JSONDecodeError) as exc:
+        # orjson refuses what is not text too: bad UTF-8, a lone "\ud800".
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
         raise InvalidInput("the body is not valid JSON text", "invalid_json") from exc
     if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object", "invalid_json")

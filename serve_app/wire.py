@@ -6,7 +6,7 @@ is written to every viewer of the room.
 
 from __future__ import annotations
 
-import json
+import orjson
 
 from storage.model import CommentRecord, EventKind, RoomEvent, comment_id
 
@@ -50,10 +50,6 @@ def comment_frame(record: CommentRecord) -> bytes:
 
 
 def frame(event: str, data: dict, event_id: int | None = None) -> bytes:
-    head = f"id: {event_id}\n" if event_id is not None else ""
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return f"{head}event: {event}\ndata: {body}\n\n".encode()
+    head = b"id: %d\n" % event_id if event_id is not None else b""
+    return b"%sevent: %s\ndata: %s\n\n" % (head, event.encode(), orjson.dumps(data))
 
-
-def dumps(data: object) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()

@@ -71,6 +71,27 @@ async def test_bad_comments_are_400_and_change_nothing(client, user, path, body,
 
 
 @pytest.mark.parametrize(
+    "raw",
+    [b'{"comment": "\\ud800"}', b'{"comment": "a\\udc00b"}', b'{"comment": "\xff"}',
+     b'{"comment": NaN}', b'{"comment": "fine"} trailing', b'{"comment": 1e999}'],
+)
+async def test_bodies_that_are_not_json_text_are_400_and_change_nothing(client, user, raw):
+    path = f"/api/posts/{new_post_id()}/comments"
+    headers = user.auth | {"content-type": "application/json"}
+    answer = await client.post(path, content=raw, headers=headers)
+    assert (answer.status_code, answer.json()["error"]) == (400, "invalid_json")
+    assert (await client.get(path)).json()["comments"] == []
+
+
+async def test_an_escaped_surrogate_pair_is_text(client, user):
+    path = f"/api/posts/{new_post_id()}/comments"
+    headers = user.auth | {"content-type": "application/json"}
+    answer = await client.post(path, content=b'{"comment": "hi \\ud83d\\ude00"}', headers=headers)
+    assert answer.status_code == 201
+    assert (await client.get(path)).json()["comments"][0]["comment"] == "hi \N{GRINNING FACE}"
+
+
+@pytest.mark.parametrize(
     "query", ["cursor=abc", "cursor=0", "cursor=-4", "pagesize=0", "pagesize=101", "pagesize=x"]
 )
 async def test_bad_paging_parameters_are_400(client, query):
