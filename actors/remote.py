@@ -19,6 +19,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from actors.channel import ChannelClosed
 from actors.room_host import HOST_FIGURES, RoomHost
 from actors.shard_manager import ShardManager
+from livecomments.gc_tuning import tune_gc
 from livecomments.settings import Settings
 
 NAMESPACE = "livecomments"
@@ -32,7 +33,16 @@ START_TIMEOUT_S = 60.0
 HOST_FAILURES = (RayActorError, ActorUnschedulableError, ChannelClosed)
 PING_TIMEOUT_S = 10.0
 
-RoomHostActor = ray.remote(RoomHost)
+
+class RoomHostProcess(RoomHost):
+    """A room host as Ray runs it: in a process of its own, which it sets up first."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        tune_gc()
+        super().__init__(*args, **kwargs)
+
+
+RoomHostActor = ray.remote(RoomHostProcess)
 ShardManagerActor = ray.remote(ShardManager)
 
 

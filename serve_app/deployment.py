@@ -16,6 +16,7 @@ import logging
 from ray import serve
 from ray.serve.deployment import Application
 
+from livecomments.gc_tuning import tune_gc
 from livecomments.settings import Settings
 from serve_app.app import create_app
 from serve_app.http_server import SPARE_PORTS, ReplicaServer, listen_on_first_free
@@ -38,6 +39,7 @@ def _log_like_serve() -> None:
 
 class LiveCommentsReplica:
     async def __init__(self, settings: Settings) -> None:
+        tune_gc()
         self._settings = settings
         _log_like_serve()
         ports = range(settings.port, settings.port + settings.replicas + SPARE_PORTS)
