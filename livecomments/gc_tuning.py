@@ -2,8 +2,8 @@
 the Serve replicas and the room hosts.
 
 By default Python collects its youngest objects every 700 allocations, and
-every tenth of every tenth collection walks all the objects the process
-holds. Measured with ``gc.callbacks`` under S4 at 3,500 posts/s, each
+about one collection in a hundred walks every object the process holds.
+Measured with ``gc.callbacks`` under S4 at 3,500 posts/s, each
 replica and the room host paused up to 64-81 ms in those full collections
 (0.5-0.7 s of collecting in a run); with young collections every 50,000
 allocations and the start-up objects frozen (``gc.freeze``: modules, Ray's
