@@ -42,7 +42,8 @@ class SqliteCommentStore(SqliteModeration):
         self._path = path
         self._busy_timeout_ms = busy_timeout_ms
         self._conn: sqlite3.Connection | None = None
-        self._max_rows = 1  # events per INSERT, from SQLite's limit once open
+        # Values one INSERT may carry (whole events), from SQLite's limit once open.
+        self._max_values = EVENT_FIELDS
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
 
     @classmethod
@@ -79,7 +80,8 @@ class SqliteCommentStore(SqliteModeration):
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.executescript(SCHEMA)
-            self._max_rows = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // EVENT_FIELDS
+            limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            self._max_values = limit - limit % EVENT_FIELDS
             self._conn = conn
 
         try:
@@ -159,7 +161,7 @@ class SqliteCommentStore(SqliteModeration):
         rows = [value for event in events for value in event_row(event)]
 
         def write(conn: sqlite3.Connection) -> None:
-            step = self._max_rows * EVENT_FIELDS
+            step = self._max_values
             chunks = [rows[i:i + step] for i in range(0, len(rows), step)]
             try:
                 if len(chunks) == 1:
@@ -220,8 +222,10 @@ class SqliteCommentStore(SqliteModeration):
         return comment_from_row(row) if row else None
 
 
+_EVENT_ROW = f"({', '.join('?' * EVENT_FIELDS)})"
+
+
 def _insert_events(conn: sqlite3.Connection, values: list) -> None:
     """One statement, atomic by itself: all the rows or none."""
-    one = f"({', '.join('?' * EVENT_FIELDS)})"
-    rows = len(values) // EVENT_FIELDS
-    conn.execute(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES {', '.join([one] * rows)}", values)
+    rows = ", ".join([_EVENT_ROW] * (len(values) // EVENT_FIELDS))
+    conn.execute(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES {rows}", values)
