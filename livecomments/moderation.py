@@ -15,6 +15,7 @@ from livecomments.principal import Principal
 from livecomments.restrictions import Restrictions, StoreRestrictions
 from livecomments.screening import Screen
 from livecomments.settings import Settings
+from livecomments.text import parse_decimal
 from storage.model import (
     Action,
     CommentRecord,
@@ -173,6 +174,7 @@ def decode_cursor(cursor: str | None) -> tuple[int, str] | None:
     if cursor is None:
         return None
     at, sep, key = cursor.partition(":")
-    if not sep or not at.isascii() or not at.isdigit() or len(at) > 18:
+    ms = parse_decimal(at)
+    if not sep or ms is None:
         raise InvalidInput("malformed cursor", "invalid_cursor")
-    return int(at), key
+    return ms, key

@@ -12,6 +12,16 @@ POST_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,32}")
 
 
+def parse_decimal(raw: str, max_digits: int = 18) -> int | None:
+    """``raw`` as a whole number if it is 1 to ``max_digits`` ASCII digits, else ``None``.
+
+    ``str.isdigit`` alone also passes digits ``int`` refuses (``"¹"``), and
+    ``int`` refuses strings over 4,300 digits: both would otherwise be 500s."""
+    if 0 < len(raw) <= max_digits and raw.isascii() and raw.isdigit():
+        return int(raw)
+    return None
+
+
 def normalize_comment(value: object) -> str:
     """NFC, control characters other than newline removed; empty or too long is refused."""
     if not isinstance(value, str):

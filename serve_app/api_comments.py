@@ -15,7 +15,7 @@ from livecomments.errors import (
     Unavailable,
 )
 from livecomments.principal import Principal
-from livecomments.text import check_post_id, normalize_comment
+from livecomments.text import check_post_id, normalize_comment, parse_decimal
 from serve_app.abuse import client_ip
 from serve_app.api_auth import authenticated, services
 from serve_app.event_stream import EventStreamResponse
@@ -31,9 +31,10 @@ MAX_BACKLOG = 100
 def int_param(raw: str | None, name: str, default: int | None, low: int, high: int) -> int | None:
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    value = parse_decimal(raw, len(str(high)))
+    if value is None or not low <= value <= high:
         raise InvalidInput(f"{name} must be an integer in {low}..{high}", f"invalid_{name.lower()}")
-    return int(raw)
+    return value
 
 
 async def post_comment(request: Request) -> JSONResponse:

@@ -17,6 +17,7 @@ from livecomments.errors import (
     UnsupportedMediaType,
 )
 from livecomments.ratelimit import retry_after_header
+from livecomments.text import parse_decimal
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,8 @@ async def read_json(request: Request) -> dict:
     if media != "application/json":
         raise UnsupportedMediaType("send the body as application/json")
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    size = None if declared is None else parse_decimal(declared)
+    if size is not None and size > MAX_BODY_BYTES:
         raise PayloadTooLarge("the body is over 16 KiB")
     body = bytearray()
     async for chunk in request.stream():

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from livecomments.errors import InvalidInput
-from livecomments.text import POST_ID
+from livecomments.text import POST_ID, parse_decimal
 
 
 class EventKind(StrEnum):
@@ -114,10 +114,8 @@ def comment_id(post_id: str, seq: int) -> str:
 def parse_comment_id(value: str) -> tuple[str, int]:
     """Inverse of :func:`comment_id`; a malformed id is an ``InvalidInput``."""
     post_id, sep, seq = value.rpartition(".")
-    if not sep or not POST_ID.fullmatch(post_id) or not seq.isdigit() or len(seq) > 18:
-        raise InvalidInput("malformed comment id", "invalid_comment_id")
-    number = int(seq)
-    if number < 1:
+    number = parse_decimal(seq)
+    if not sep or not POST_ID.fullmatch(post_id) or number is None or number < 1:
         raise InvalidInput("malformed comment id", "invalid_comment_id")
     return post_id, number
 

@@ -92,7 +92,9 @@ async def test_an_escaped_surrogate_pair_is_text(client, user):
 
 
 @pytest.mark.parametrize(
-    "query", ["cursor=abc", "cursor=0", "cursor=-4", "pagesize=0", "pagesize=101", "pagesize=x"]
+    "query",
+    ["cursor=abc", "cursor=0", "cursor=-4", "cursor=%C2%B9", f"cursor={'1' * 5000}",
+     "pagesize=0", "pagesize=101", "pagesize=x", "pagesize=%C2%B9", "pagesize=%EF%BC%91"],
 )
 async def test_bad_paging_parameters_are_400(client, query):
     answer = await client.get(f"/api/posts/v1/comments?{query}")
@@ -152,7 +154,7 @@ async def test_delete_hides_the_comment_and_then_it_is_404(client, user, admin):
 
 
 async def test_comment_ids_are_checked(client, admin):
-    for bad in ["nonsense", "v1.0", "v1.x", "bad%20post.3"]:
+    for bad in ["nonsense", "v1.0", "v1.x", "bad%20post.3", "v1.%C2%B9", f"v1.{'1' * 5000}"]:
         answer = await client.delete(f"/api/comments/{bad}", headers=admin.auth)
         assert answer.status_code == 400 and answer.json()["error"] == "invalid_comment_id"
     missing = await client.delete(f"/api/comments/{new_post_id()}.7", headers=admin.auth)

@@ -124,8 +124,9 @@ async def test_bad_ban_requests(client, user, admin):
     malformed = await client.post("/api/admin/users/bad%20id/ban", json={"reason": "x"},
                                   headers=admin.auth)
     assert malformed.status_code == 400
-    page = await client.get("/api/admin/reports?cursor=%%%", headers=admin.auth)
-    assert page.status_code == 400
+    for query in ["cursor=%%%", "cursor=%C2%B9:x", "pagesize=%C2%B9"]:
+        page = await client.get(f"/api/admin/reports?{query}", headers=admin.auth)
+        assert page.status_code == 400, query
 
 
 async def test_admin_deletes_are_audited(client, user, admin):
