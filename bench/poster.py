@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import uvloop
 
-CONNECTIONS = 64
+CONNECTIONS = 128
 # Posts falling due are released together every TICK_S (uvloop's timers have
 # millisecond resolution anyway); each keeps its own due time as its send time.
 TICK_S = 0.001

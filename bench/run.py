@@ -32,7 +32,7 @@ SCENARIOS = {
     "s3": Load(videos=1000, viewers_per_video=50, rate=0.1, duration=30, client_processes=4,
                replicas=4),
     # A replica's event loop is one core at most: one replica per core of this node.
-    "s4": Load(videos=100, viewers_per_video=1, rate=5000, duration=20, users=1000, posters=2,
+    "s4": Load(videos=100, viewers_per_video=1, rate=5000, duration=20, users=1000,
                replicas=2),
 }
 SWEEP = (1, 2, 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100)
