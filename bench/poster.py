@@ -133,12 +133,12 @@ class PostConnection(asyncio.Protocol):
         self.poster.free(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if not self.poster.closing:
+            self.reconnect()  # first: the backlog waits for the new connection
         self.poster.lost(self)
         if self.pending is not None:
             self.poster.answered(*self.pending, NO_ANSWER)
             self.pending = None
-        if not self.poster.closing:
-            self.reconnect()
 
 
 def run_poster(url: str, ports: int, tokens: list[str], videos: list[str], rate: float,

@@ -33,7 +33,9 @@ def pickled_by_fields(cls: type) -> type:
     3.2 to unpickle it, against 0.9 and 1.8 this way. Events cross between
     room hosts and replicas twice a comment. Pickles made the old way still
     load."""
-    values = attrgetter(*(field.name for field in fields(cls)))
+    names = [field.name for field in fields(cls)]
+    # attrgetter of one name gives the value itself, not a 1-tuple.
+    values = attrgetter(*names) if len(names) > 1 else (lambda obj: (getattr(obj, names[0]),))
 
     def __reduce__(self):
         return cls, values(self)

@@ -7,12 +7,19 @@ from __future__ import annotations
 import copyreg
 import io
 import pickle
+from dataclasses import dataclass
 
 import pytest
 from ray import cloudpickle
 
 from livecomments.principal import Principal
-from storage.model import CommentRecord, EventKind, Role, RoomEvent
+from storage.model import CommentRecord, EventKind, Role, RoomEvent, pickled_by_fields
+
+
+@pickled_by_fields
+@dataclass(frozen=True, slots=True)
+class OneField:
+    value: str
 
 RECORDS = [
     RoomEvent("v1", 7, EventKind.EDITED, 3, "u1", "alice", "new text", 10, 20, "admin-1",
@@ -21,6 +28,7 @@ RECORDS = [
     CommentRecord.from_event(RoomEvent("v2", 1, EventKind.COMMENT, 1, "u2", "bob", "hi", 5, 5,
                                        "u2")),
     Principal("u3", "carol", Role.ADMIN),
+    OneField("only"),
 ]
 
 
@@ -34,7 +42,7 @@ class _OldPickler(pickle.Pickler):
     """Pickles records as ``dataclass(slots=True)``'s own ``__getstate__`` does."""
 
     def reducer_override(self, obj):
-        if isinstance(obj, (RoomEvent, CommentRecord, Principal)):
+        if isinstance(obj, (RoomEvent, CommentRecord, Principal, OneField)):
             return copyreg.__newobj__, (type(obj),), obj.__getstate__()
         return NotImplemented
 
