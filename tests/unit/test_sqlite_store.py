@@ -13,14 +13,6 @@ from storage.sqlite_schema import EVENT_FIELDS
 from tests.contract.store_cases import edited, record, said
 
 
-@pytest.fixture
-async def store(tmp_path):
-    opened = SqliteCommentStore(str(tmp_path / "store.db"))
-    await opened.open()
-    yield opened
-    await opened.aclose()
-
-
 def rows_per_statement() -> int:
     limit = sqlite3.connect(":memory:").getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     return limit // EVENT_FIELDS
