@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.routing import Route
 
+from livecomments.accounts import Accounts
 from livecomments.errors import Forbidden, RateLimited, Unauthorized
 from livecomments.principal import Principal
 from serve_app.abuse import client_ip
@@ -16,20 +17,27 @@ def services(request: Request) -> Services:
     return request.app.state.services
 
 
-def bearer_token(request: Request) -> str:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+def bearer_token(authorization: str) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header's value."""
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send Authorization: Bearer <token>", "missing_token")
     return token.strip()
 
 
+def author(accounts: Accounts, authorization: str) -> Principal:
+    """Who the ``Authorization`` header says the caller is; no role looked up."""
+    identity = accounts.identify(bearer_token(authorization))
+    return Principal(identity.user_id, identity.username)
+
+
 async def authenticated(request: Request, *, with_role: bool = False) -> Principal:
     """The caller; its role is looked up in the store only when ``with_role``."""
     accounts = services(request).accounts
-    identity = accounts.identify(bearer_token(request))
+    authorization = request.headers.get("authorization", "")
     if with_role:
-        return await accounts.principal(identity)
-    return Principal(identity.user_id, identity.username)
+        return await accounts.principal(accounts.identify(bearer_token(authorization)))
+    return author(accounts, authorization)
 
 
 async def admin(request: Request) -> Principal:

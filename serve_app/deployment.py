@@ -19,6 +19,7 @@ from ray.serve.deployment import Application
 from livecomments.gc_tuning import tune_gc
 from livecomments.settings import Settings
 from serve_app.app import create_app
+from serve_app.fast_post import protocol_for
 from serve_app.http_server import SPARE_PORTS, ReplicaServer, listen_on_first_free
 
 APP_NAME = "livecomments"
@@ -44,7 +45,9 @@ class LiveCommentsReplica:
         _log_like_serve()
         ports = range(settings.port, settings.port + settings.replicas + SPARE_PORTS)
         sock = listen_on_first_free(settings.host, ports)
-        self._server = ReplicaServer(create_app(settings), sock, access_log=settings.access_log)
+        app = create_app(settings)
+        self._server = ReplicaServer(app, sock, access_log=settings.access_log,
+                                     protocol=protocol_for(app))
         await self._server.start()
 
     async def check_health(self) -> None:

@@ -71,15 +71,17 @@ def listen_on_first_free(host: str, ports: range) -> socket.socket:
 
 
 class ReplicaServer:
-    """``app``'s lifespan entered, then uvicorn serving it on ``sock``."""
+    """``app``'s lifespan entered, then uvicorn serving it on ``sock`` (with
+    uvicorn's httptools ``protocol``, or a subclass of it)."""
 
-    def __init__(self, app: Starlette, sock: socket.socket, *, access_log: bool) -> None:
+    def __init__(self, app: Starlette, sock: socket.socket, *, access_log: bool,
+                 protocol: type[asyncio.Protocol] | None = None) -> None:
         self.port: int = sock.getsockname()[1]
         self._app = app
         self._sock = sock
         self._lifespan = contextlib.AsyncExitStack()
         self._server = uvicorn.Server(uvicorn.Config(
-            app, http="httptools", lifespan="off", access_log=access_log,
+            app, http=protocol or "httptools", lifespan="off", access_log=access_log,
             log_config=None, timeout_keep_alive=KEEP_ALIVE_S, server_header=False,
             backlog=BACKLOG,
             # Who the client is: LIVECOMMENTS_FORWARDED_ALLOW_IPS decides

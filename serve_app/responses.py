@@ -38,14 +38,22 @@ def error_response(status: int, code: str, message: str, headers: dict | None = 
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-async def on_service_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, LiveCommentsError)
+def service_error_response(exc: LiveCommentsError) -> JSONResponse:
     headers = None
     if isinstance(exc, RateLimited):
         headers = {"Retry-After": retry_after_header(exc.retry_after)}
     elif exc.temporary:
         headers = {"Retry-After": "1"}
     return error_response(exc.status, exc.code, exc.message, headers)
+
+
+def unexpected_error_response() -> JSONResponse:
+    return error_response(500, "internal_error", "something went wrong on our side")
+
+
+async def on_service_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LiveCommentsError)
+    return service_error_response(exc)
 
 
 async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -56,7 +64,7 @@ async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return error_response(500, "internal_error", "something went wrong on our side")
+    return unexpected_error_response()
 
 
 EXCEPTION_HANDLERS = {
@@ -69,18 +77,27 @@ EXCEPTION_HANDLERS = {
 async def read_json(request: Request) -> dict:
     """The request's JSON object: ``415`` if not JSON, ``413`` past 16 KiB,
     ``400`` if malformed or not an object."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media != "application/json":
-        raise UnsupportedMediaType("send the body as application/json")
-    declared = request.headers.get("content-length")
-    size = None if declared is None else parse_decimal(declared)
-    if size is not None and size > MAX_BODY_BYTES:
-        raise PayloadTooLarge("the body is over 16 KiB")
+    headers = request.headers
+    check_json_headers(headers.get("content-type", ""), headers.get("content-length"))
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY_BYTES:
             raise PayloadTooLarge("the body is over 16 KiB")
+    return json_object(body)
+
+
+def check_json_headers(content_type: str, content_length: str | None) -> None:
+    """``415`` unless the body is declared JSON, ``413`` if declared past 16 KiB."""
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise UnsupportedMediaType("send the body as application/json")
+    size = None if content_length is None else parse_decimal(content_length)
+    if size is not None and size > MAX_BODY_BYTES:
+        raise PayloadTooLarge("the body is over 16 KiB")
+
+
+def json_object(body: bytes | bytearray) -> dict:
+    """``body`` as a JSON object; ``400`` if malformed or not an object."""
     try:
         # orjson refuses what is not text too: bad UTF-8, a lone "\ud800".
         data = orjson.loads(body)
