@@ -51,4 +51,11 @@ class RingBuffer(Generic[T]):
         if first is None or seq + 1 < first:
             return None
         start = seq + 1 - first
-        return list(islice(self._items, start, start + limit))
+        # A deque is walked from an end: from the nearer one. A follower asks
+        # for the newest few items, which from the older end of a full ring
+        # would step over a thousand.
+        newer = len(self._items) - start
+        if start <= newer - limit:
+            return list(islice(self._items, start, start + limit))
+        newest_first = islice(reversed(self._items), max(newer - limit, 0), max(newer, 0))
+        return list(newest_first)[::-1]

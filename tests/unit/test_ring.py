@@ -33,6 +33,13 @@ def test_after_answers_from_memory_while_it_covers_the_position():
     assert ring.after(5, 10) == []
 
 
+@pytest.mark.parametrize("seq", [9, 10, 14, 20, 26, 29, 30, 45])
+@pytest.mark.parametrize("limit", [1, 3, 25])
+def test_after_gives_the_same_items_from_either_end_of_a_full_ring(seq, limit):
+    ring = filled(21, 30)
+    assert [i.seq for i in ring.after(seq, limit)] == list(range(seq + 1, min(seq + limit, 30) + 1))
+
+
 def test_after_says_none_when_the_position_fell_out():
     ring = filled(3, 5)
     assert ring.after(1, 10) is None
