@@ -27,7 +27,10 @@ def normalize_comment(value: object) -> str:
     if not isinstance(value, str):
         raise InvalidInput("'comment' must be a string", "invalid_comment")
     text = unicodedata.normalize("NFC", value)
-    text = "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch) != "Cc")
+    # A printable text has no control character to drop: most comments, and
+    # the check is one C loop where the filter is a Python step a character.
+    if not text.isprintable():
+        text = "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch) != "Cc")
     if not text.strip():
         raise InvalidInput("the comment is empty", "invalid_comment")
     if len(text) > MAX_COMMENT_CHARS:

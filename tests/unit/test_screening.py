@@ -18,6 +18,7 @@ def screen() -> WordListScreen:
         ("$hit happens", "offensive_language"),
         ("free followers at bit.ly/abc", "spam_link"),
         ("see https://a.example https://b.example https://c.example", "spam_link"),
+        ("WWW.A.EXAMPLE or www.b.example or Www.c.example", "spam_link"),
         ("nooooooooooooooo", "repeated_characters"),
         ("THIS IS THE WORST STREAM EVER MADE", "shouting"),
     ],
