@@ -89,17 +89,21 @@ class Posting:
     async def run_asgi(self, answer: Callable[[Posting], Coroutine[Any, Any, JSONResponse]]):
         """Named as uvicorn's cycle's, so a pipelined posting is started the same way."""
         protocol = self.protocol
-        while self.more_body and not self.disconnected:
-            protocol.flow.resume_reading()
-            await self.message_event.wait()
-            self.message_event.clear()
-        if self.disconnected:
-            return
-        response = await answer(self)
-        if protocol.flow.write_paused and not self.disconnected:
-            await protocol.flow.drain()
-        if not self.disconnected:
-            protocol.send_response(self, response)
+        try:
+            while self.more_body and not self.disconnected:
+                protocol.flow.resume_reading()
+                await self.message_event.wait()
+                self.message_event.clear()
+            if self.disconnected:
+                return
+            response = await answer(self)
+            if protocol.flow.write_paused and not self.disconnected:
+                await protocol.flow.drain()
+            if not self.disconnected:
+                protocol.send_response(self, response)
+        finally:
+            # The protocol holds its last request as ``cycle``: no cycle back.
+            del self.protocol
 
 
 class FastPostProtocol(HttpToolsProtocol):
@@ -141,7 +145,6 @@ class FastPostProtocol(HttpToolsProtocol):
         if size is None or size > MAX_BODY_BYTES:
             return None
         version = parser.get_http_version()
-        self.scope["method"] = "POST"
         self.scope["http_version"] = version
         keep_alive = version != "1.0" and parser.should_keep_alive()
         return Posting(self, post_id, fields, keep_alive)
