@@ -78,7 +78,11 @@ async def read_json(request: Request) -> dict:
     """The request's JSON object: ``415`` if not JSON, ``413`` past 16 KiB,
     ``400`` if malformed or not an object."""
     headers = request.headers
-    check_json_headers(headers.get("content-type", ""), headers.get("content-length"))
+    check_json_media(headers.get("content-type", ""))
+    declared = headers.get("content-length")
+    size = None if declared is None else parse_decimal(declared)
+    if size is not None and size > MAX_BODY_BYTES:
+        raise PayloadTooLarge("the body is over 16 KiB")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -87,13 +91,10 @@ async def read_json(request: Request) -> dict:
     return json_object(body)
 
 
-def check_json_headers(content_type: str, content_length: str | None) -> None:
-    """``415`` unless the body is declared JSON, ``413`` if declared past 16 KiB."""
+def check_json_media(content_type: str) -> None:
+    """``415`` unless the body is declared JSON."""
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise UnsupportedMediaType("send the body as application/json")
-    size = None if content_length is None else parse_decimal(content_length)
-    if size is not None and size > MAX_BODY_BYTES:
-        raise PayloadTooLarge("the body is over 16 KiB")
 
 
 def json_object(body: bytes | bytearray) -> dict:
