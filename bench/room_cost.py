@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import os
 import tempfile
 import time
@@ -42,8 +43,8 @@ async def measure(rooms: int, comments: int, ring_size: int) -> dict:
         opened = time.perf_counter() - started
         author = Principal("u-bench", "bench")
         for round_ in range(comments):
-            await asyncio.gather(*(host.post(p, author, f"comment {round_} " + "x" * 80)
-                                   for p in posts))
+            text = f"comment {round_} " + "x" * 80
+            await asyncio.gather(*(host.post(p, author, text, None, False) for p in posts))
         gc.collect()
         after = rss_bytes()
         await host.aclose()
@@ -62,8 +63,10 @@ def main() -> None:
     parser.add_argument("--rooms", type=int, default=10_000)
     parser.add_argument("--comments", type=int, default=0, help="comments posted per room")
     parser.add_argument("--ring-size", type=int, default=1000)
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = parser.parse_args()
-    print(asyncio.run(measure(args.rooms, args.comments, args.ring_size)))
+    result = asyncio.run(measure(args.rooms, args.comments, args.ring_size))
+    print(json.dumps(result) if args.json else result)
 
 
 if __name__ == "__main__":

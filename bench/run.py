@@ -11,7 +11,8 @@ Scenarios (the figures to reach are in docs/performance.md):
   s2  100 videos x 20 viewers, 200 comments/s in all
   s3  idle capacity: viewers across 1,000 videos, heartbeats only
   s4  write throughput: 100 videos, many users, a high rate
-  s5  room capacity: rooms in one host process (bench.room_cost)
+  s5  room capacity: 10,000 rooms (or --videos) in one room host, each run in a
+      fresh process (bench.room_cost)
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 from dataclasses import replace
 
 from bench import servers
-from bench.scenario import Load, run
+from bench.scenario import Load, progress, run
 
 SCENARIOS = {
     "s1": Load(videos=1, viewers_per_video=2000, rate=5, duration=30, client_processes=2),
@@ -38,6 +40,7 @@ SCENARIOS = {
 SWEEP = (1, 2, 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100)
 LATENCY_TARGET_MS = 200.0
 LIVECOMMENTS_PORT, REFERENCE_PORT = 8700, 8800
+S5_ROOMS = 10_000
 
 
 def _sweep(server: servers.Server, load: Load, label: str, rates: tuple[float, ...]) -> list[dict]:
@@ -90,6 +93,25 @@ def _median(results: list[dict], key: str, sub: str | None = None) -> float | No
     return statistics.median(values) if values else None
 
 
+def _room_capacity(rooms: int, runs: int) -> dict:
+    """S5: each run opens the rooms in a room host of a fresh process
+    (``bench.room_cost``), so no run's memory counts in the next."""
+    results = []
+    for n in range(runs):
+        progress(f"[s5 {n + 1}] opening {rooms} rooms in one room host")
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.room_cost", "--rooms", str(rooms), "--json"],
+            capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"bench.room_cost failed:\n{done.stderr}")
+        results.append(json.loads(done.stdout))
+    progress("")
+    median = {key: statistics.median(r[key] for r in results)
+              for key in ("bytes_per_room", "rss_after_mb", "open_seconds")}
+    return {"scenario": "s5", "runs": {"livecomments": results},
+            "median": {"livecomments": median}}
+
+
 def _rates(text: str) -> tuple[float, ...]:
     try:
         rates = tuple(float(part) for part in text.split(","))
@@ -125,10 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     rates = args.rates
 
     if args.scenario == "s5":
-        from bench.room_cost import main as room_cost
-
-        sys.argv = ["room_cost", "--rooms", "10000"]
-        room_cost()
+        report = _room_capacity(args.videos or S5_ROOMS, args.runs)
+        print(json.dumps(report, indent=None if args.json else 2))
         return 0
     load = SCENARIOS.get(args.scenario, Load(videos=10, viewers_per_video=20, rate=50,
                                              duration=10))

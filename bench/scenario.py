@@ -64,7 +64,7 @@ def _warm_up(url: str, token: str, videos: list[str]) -> None:
             client.post(f"/api/posts/{video}/comments", json={"comment": "warm-up"})
 
 
-def _progress(text: str) -> None:
+def progress(text: str) -> None:
     sys.stderr.write(f"\r\x1b[K{text}")
     sys.stderr.flush()
 
@@ -74,9 +74,9 @@ def run(server: Server, load: Load, label: str = "") -> dict:
     host, port = server.host_port
     tag = uuid.uuid4().hex[:8]
     videos = [f"bench-{tag}-{v}" for v in range(load.videos)]
-    _progress(f"{label} registering {load.users} users")
+    progress(f"{label} registering {load.users} users")
     tokens = _users(server.url, load.users)
-    _progress(f"{label} warming up {load.videos} videos")
+    progress(f"{label} warming up {load.videos} videos")
     _warm_up(server.url, tokens[0], videos)
     assignments = [(video, v * load.viewers_per_video + i) for v, video in enumerate(videos)
                    for i in range(load.viewers_per_video)]
@@ -94,7 +94,7 @@ def run(server: Server, load: Load, label: str = "") -> dict:
         viewers.append((process, ready_out, stop_in, result_out))
     connected = failed = 0
     for _, ready_out, _, _ in viewers:
-        _progress(f"{label} connecting {len(assignments)} viewers ({connected} so far)")
+        progress(f"{label} connecting {len(assignments)} viewers ({connected} so far)")
         ok, bad = ready_out.recv()
         connected, failed = connected + ok, failed + bad
     rss_grown = server.front_rss() - rss_before if rss_before is not None else None
@@ -113,7 +113,7 @@ def run(server: Server, load: Load, label: str = "") -> dict:
     poster_results = []
     for process, result_out in posters:
         while not result_out.poll(0.5):
-            _progress(f"{label} posting {load.rate:g}/s to {load.videos} videos,"
+            progress(f"{label} posting {load.rate:g}/s to {load.videos} videos,"
                       f" {len(assignments)} viewers: {time.monotonic() - began:.0f}"
                       f"/{load.duration:.0f} s")
         poster_results.append(result_out.recv())
@@ -130,13 +130,13 @@ def run(server: Server, load: Load, label: str = "") -> dict:
     result = _tally(load, connected, failed, poster_results, viewer_results, cpu_used,
                     window_s, rss_grown, start_at)
     if server.name == "livecomments":
-        _progress(f"{label} reading {result['comments_accepted']} comments back from the store")
+        progress(f"{label} reading {result['comments_accepted']} comments back from the store")
         acknowledged: dict[str, list[str]] = {video: [] for video in videos}
         for poster in poster_results:
             for video, texts in poster["accepted"].items():
                 acknowledged[video] += texts
         result |= read_back(server.url, acknowledged)
-    _progress("")
+    progress("")
     return result
 
 
