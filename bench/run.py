@@ -112,6 +112,16 @@ def _room_capacity(rooms: int, runs: int) -> dict:
             "median": {"livecomments": median}}
 
 
+def _runs(text: str) -> int:
+    try:
+        runs = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if runs < 1:
+        raise argparse.ArgumentTypeError("at least one run")
+    return runs
+
+
 def _rates(text: str) -> tuple[float, ...]:
     try:
         rates = tuple(float(part) for part in text.split(","))
@@ -129,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="target a running livecomments instead of starting one")
     parser.add_argument("--pid", type=int, help="with --url: the root pid, to measure its CPU")
     parser.add_argument("--no-reference", action="store_true", help="skip the reference server")
-    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--runs", type=_runs, default=1)
     parser.add_argument("--videos", type=int)
     parser.add_argument("--viewers", type=int, help="viewers per video")
     parser.add_argument("--rate", type=float, help="comments per second in all")

@@ -1,10 +1,12 @@
-"""``livecomments bench s5`` runs as often as asked, each run in its own
-process, and says what it measured as JSON."""
+"""``livecomments bench s5`` runs as often as asked (at least once), each
+run in its own process, and says what it measured as JSON."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+
+import pytest
 
 from bench.room_cost import measure
 from bench.run import main
@@ -21,7 +23,15 @@ def test_s5_reports_each_run_and_their_median(capsys):
         assert min(run[key] for run in runs) <= median[key] <= max(run[key] for run in runs)
 
 
-def test_room_cost_posts_into_every_room():
+def test_room_cost_can_post_into_its_rooms():
     result = asyncio.run(measure(rooms=20, comments=3, ring_size=1000))
     assert (result["rooms"], result["comments_per_room"]) == (20, 3)
     assert result["rss_after_mb"] >= result["rss_before_mb"] > 0
+
+
+@pytest.mark.parametrize("runs", ["0", "-2", "three"])
+def test_a_benchmark_needs_at_least_one_run(runs, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["s5", "--runs", runs])
+    assert exited.value.code == 2
+    assert "argument --runs" in capsys.readouterr().err
