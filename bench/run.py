@@ -112,14 +112,24 @@ def _room_capacity(rooms: int, runs: int) -> dict:
             "median": {"livecomments": median}}
 
 
-def _runs(text: str) -> int:
+def _count(text: str) -> int:
     try:
-        runs = int(text)
+        count = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if runs < 1:
-        raise argparse.ArgumentTypeError("at least one run")
-    return runs
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {count}")
+    return count
+
+
+def _positive(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return number
 
 
 def _rates(text: str) -> tuple[float, ...]:
@@ -139,15 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="target a running livecomments instead of starting one")
     parser.add_argument("--pid", type=int, help="with --url: the root pid, to measure its CPU")
     parser.add_argument("--no-reference", action="store_true", help="skip the reference server")
-    parser.add_argument("--runs", type=_runs, default=1)
-    parser.add_argument("--videos", type=int)
-    parser.add_argument("--viewers", type=int, help="viewers per video")
-    parser.add_argument("--rate", type=float, help="comments per second in all")
-    parser.add_argument("--duration", type=float)
-    parser.add_argument("--users", type=int)
-    parser.add_argument("--clients", type=int, help="viewer processes")
-    parser.add_argument("--posters", type=int, help="poster processes")
-    parser.add_argument("--replicas", type=int,
+    parser.add_argument("--runs", type=_count, default=1)
+    parser.add_argument("--videos", type=_count)
+    parser.add_argument("--viewers", type=_count, help="viewers per video")
+    parser.add_argument("--rate", type=_positive, help="comments per second in all")
+    parser.add_argument("--duration", type=_positive)
+    parser.add_argument("--users", type=_count)
+    parser.add_argument("--clients", type=_count, help="viewer processes")
+    parser.add_argument("--posters", type=_count, help="poster processes")
+    parser.add_argument("--replicas", type=_count,
                         help="livecomments replicas (on consecutive ports; viewers pick by video)")
     parser.add_argument("--rates", type=_rates, default=SWEEP,
                         help="s1: the sweep's steps, comments/s, comma-separated "

@@ -1,5 +1,6 @@
-"""``livecomments bench s5`` runs as often as asked (at least once), each
-run in its own process, and says what it measured as JSON."""
+"""``livecomments bench s5`` runs as often as asked, each run in its own
+process, and says what it measured as JSON; counts below 1, rates and
+durations of 0 or less are refused before anything starts."""
 
 from __future__ import annotations
 
@@ -29,9 +30,15 @@ def test_room_cost_can_post_into_its_rooms():
     assert result["rss_after_mb"] >= result["rss_before_mb"] > 0
 
 
-@pytest.mark.parametrize("runs", ["0", "-2", "three"])
-def test_a_benchmark_needs_at_least_one_run(runs, capsys):
+BAD = [(option, value) for option in ("--runs", "--videos", "--viewers", "--replicas")
+       for value in ("0", "-2", "three")]
+BAD += [(option, value) for option in ("--rate", "--duration")
+        for value in ("0", "-1.5", "nan", "fast")]
+
+
+@pytest.mark.parametrize(("option", "value"), BAD)
+def test_bad_counts_rates_and_durations_are_refused(option, value, capsys):
     with pytest.raises(SystemExit) as exited:
-        main(["s5", "--runs", runs])
+        main(["s5", option, value])
     assert exited.value.code == 2
-    assert "argument --runs" in capsys.readouterr().err
+    assert f"argument {option}" in capsys.readouterr().err
