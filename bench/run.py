@@ -106,7 +106,7 @@ def _room_capacity(rooms: int, runs: int) -> dict:
             raise SystemExit(f"bench.room_cost failed:\n{done.stderr}")
         results.append(json.loads(done.stdout))
     progress("")
-    median = {key: statistics.median(r[key] for r in results)
+    median = {key: _median(results, key)
               for key in ("bytes_per_room", "rss_after_mb", "open_seconds")}
     return {"scenario": "s5", "runs": {"livecomments": results},
             "median": {"livecomments": median}}
@@ -164,12 +164,16 @@ def main(argv: list[str] | None = None) -> int:
                              f"(default {','.join(map(str, SWEEP))})")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    rates = args.rates
-
     if args.scenario == "s5":
         report = _room_capacity(args.videos or S5_ROOMS, args.runs)
-        print(json.dumps(report, indent=None if args.json else 2))
-        return 0
+    else:
+        report = _load_report(args)
+    print(json.dumps(report, indent=None if args.json else 2))
+    return 0
+
+
+def _load_report(args: argparse.Namespace) -> dict:
+    """Every run of a load scenario on each server, their medians and the ratio."""
     load = SCENARIOS.get(args.scenario, Load(videos=10, viewers_per_video=20, rate=50,
                                              duration=10))
     overrides = {"videos": args.videos, "viewers_per_video": args.viewers, "rate": args.rate,
@@ -188,8 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_reference:
         targets.append(("reference", lambda: servers.start_reference(REFERENCE_PORT)))
     for name, start in targets:
-        report["runs"][name] = [_fresh(start, args.scenario, load, f"[{name} {n + 1}]", rates)
-                                for n in range(args.runs)]
+        report["runs"][name] = [
+            _fresh(start, args.scenario, load, f"[{name} {n + 1}]", args.rates)
+            for n in range(args.runs)]
     report["median"] = {
         name: {"deliveries_per_s": _median(runs, "deliveries_per_s"),
                "accepted_per_s": _median(runs, "accepted_per_s"),
@@ -202,8 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     if ours and theirs and ours["deliveries_per_s"] and theirs["deliveries_per_s"]:
         report["ratio_deliveries_per_s"] = round(
             ours["deliveries_per_s"] / theirs["deliveries_per_s"], 2)
-    print(json.dumps(report, indent=None if args.json else 2))
-    return 0
+    return report
 
 
 if __name__ == "__main__":
