@@ -25,6 +25,7 @@ from storage.sqlite_schema import (
     COMMENT_COLUMNS,
     EVENT_COLUMNS,
     EVENT_FIELDS,
+    RETIRED_COMMENTS_TABLE,
     SCHEMA,
     comment_from_row,
     event_from_row,
@@ -79,6 +80,7 @@ class SqliteCommentStore(SqliteModeration):
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
+            _retire_comments_table(conn)
             conn.executescript(SCHEMA)
             limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
             self._max_values = limit - limit % EVENT_FIELDS
@@ -150,12 +152,11 @@ class SqliteCommentStore(SqliteModeration):
     # rooms -------------------------------------------------------------
 
     async def append_events(self, events: Sequence[RoomEvent]) -> None:
-        """One INSERT for the whole group; the schema's triggers bring the
-        comments table along. The sqlite3 module lets go of the GIL for each
-        statement, and under load this thread then waits for the event
-        loop's (up to Python's 5 ms switch interval) before it goes on: a
-        statement per event made a busy host's commits take ~5 ms for ~20
-        events."""
+        """One INSERT for the whole group (the comments are a view of the
+        events). The sqlite3 module lets go of the GIL for each statement,
+        and under load this thread then waits for the event loop's (up to
+        Python's 5 ms switch interval) before it goes on: a statement per
+        event made a busy host's commits take ~5 ms for ~20 events."""
         if not events:
             return
         rows = [value for event in events for value in event_row(event)]
@@ -229,3 +230,19 @@ def _insert_events(conn: sqlite3.Connection, values: list) -> None:
     """One statement, atomic by itself: all the rows or none."""
     rows = ", ".join([_EVENT_ROW] * (len(values) // EVENT_FIELDS))
     conn.execute(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES {rows}", values)
+
+
+def _retire_comments_table(conn: sqlite3.Connection) -> None:
+    """Drop the comments table (and its triggers) of a database made before
+    the comments view, in one transaction: another process opening the same
+    database at the same time finds either the table or nothing."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        kind = conn.execute("SELECT type FROM sqlite_master WHERE name = 'comments'").fetchone()
+        if kind == ("table",):
+            for statement in RETIRED_COMMENTS_TABLE:
+                conn.execute(statement)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

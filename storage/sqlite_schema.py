@@ -27,20 +27,6 @@ CREATE TABLE IF NOT EXISTS events (
     hidden INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (post_id, seq)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS comments (
-    post_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    user_id TEXT NOT NULL,
-    username TEXT NOT NULL,
-    body TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    edited_at INTEGER,
-    deleted INTEGER NOT NULL DEFAULT 0,
-    flag TEXT,
-    hidden INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (post_id, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS comments_by_user ON comments (user_id, created_at);
 CREATE TABLE IF NOT EXISTS strikes (
     user_id TEXT NOT NULL,
     at INTEGER NOT NULL,
@@ -105,28 +91,47 @@ EVENT_FIELDS = EVENT_COLUMNS.count(",") + 1
 COMMENT_COLUMNS = (
     "post_id, seq, user_id, username, body, created_at, edited_at, deleted, flag, hidden"
 )
-# The comments table follows the event log inside SQLite: a group commit is
-# then one INSERT into events (see ``SqliteCommentStore.append_events``).
-_COMMENT_TRIGGERS = f"""
-CREATE TRIGGER IF NOT EXISTS comment_created AFTER INSERT ON events
-WHEN NEW.kind = '{EventKind.COMMENT.value}'
-BEGIN
-    INSERT INTO comments ({COMMENT_COLUMNS}) VALUES (NEW.post_id, NEW.seq, NEW.user_id,
-        NEW.username, NEW.body, NEW.created_at, NULL, 0, NEW.flag, NEW.hidden);
-END;
-CREATE TRIGGER IF NOT EXISTS comment_edited AFTER INSERT ON events
-WHEN NEW.kind = '{EventKind.EDITED.value}'
-BEGIN
-    UPDATE comments SET body = NEW.body, edited_at = NEW.at
-    WHERE post_id = NEW.post_id AND seq = NEW.comment_seq;
-END;
-CREATE TRIGGER IF NOT EXISTS comment_deleted AFTER INSERT ON events
-WHEN NEW.kind = '{EventKind.DELETED.value}'
-BEGIN
-    UPDATE comments SET deleted = 1 WHERE post_id = NEW.post_id AND seq = NEW.comment_seq;
-END;
+_COMMENT = EventKind.COMMENT.value
+
+
+def _change(column: str, kind: EventKind, latest: bool = False) -> str:
+    """A subquery of the comments view: ``column`` of the comment's edits or deletions."""
+    return (
+        f"(SELECT {column} FROM events e INDEXED BY events_changes"
+        f" WHERE e.post_id = c.post_id AND e.comment_seq = c.seq"
+        f" AND e.kind != '{_COMMENT}' AND e.kind = '{kind.value}'"
+        + (" ORDER BY e.seq DESC LIMIT 1)" if latest else ")")
+    )
+
+
+# A comment is its event in the log, with its latest edit and its deletion, if
+# any: a group commit writes each comment once, into ``events``, and the one
+# index it updates is ``events_by_user`` (for ``comments_by``); edits and
+# deletions, rare, are all ``events_changes`` holds. The view's subqueries name
+# that index, or SQLite, without statistics, scans the room's events instead,
+# and repeat its ``WHERE``, which is how SQLite knows it may use it.
+_COMMENTS_VIEW = f"""
+CREATE INDEX IF NOT EXISTS events_by_user ON events (user_id, created_at)
+    WHERE kind = '{_COMMENT}';
+CREATE INDEX IF NOT EXISTS events_changes ON events (post_id, comment_seq)
+    WHERE kind != '{_COMMENT}';
+CREATE VIEW IF NOT EXISTS comments ({COMMENT_COLUMNS}) AS
+SELECT c.post_id, c.seq, c.user_id, c.username,
+    COALESCE({_change("e.body", EventKind.EDITED, latest=True)}, c.body), c.created_at,
+    {_change("e.at", EventKind.EDITED, latest=True)},
+    EXISTS {_change("1", EventKind.DELETED)},
+    c.flag, c.hidden
+FROM events c WHERE c.kind = '{_COMMENT}';
 """
-SCHEMA = _TABLES + _COMMENT_TRIGGERS
+# Before the view, ``comments`` was a table kept by these triggers: a database
+# made then drops them (its comments are all in its events).
+RETIRED_COMMENTS_TABLE = (
+    "DROP TRIGGER IF EXISTS comment_created",
+    "DROP TRIGGER IF EXISTS comment_edited",
+    "DROP TRIGGER IF EXISTS comment_deleted",
+    "DROP TABLE comments",
+)
+SCHEMA = _TABLES + _COMMENTS_VIEW
 
 
 def event_row(e: RoomEvent) -> tuple:

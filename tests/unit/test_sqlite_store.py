@@ -1,5 +1,5 @@
 """What only the SQLite store has: a group too big for one statement, and
-the comments table kept by triggers in a database made before them."""
+the comments view replacing the table of a database made before it."""
 
 from __future__ import annotations
 
@@ -35,19 +35,31 @@ async def test_a_conflict_past_the_first_statement_writes_nothing(store):
     assert await store.comment("big", 1) == record(said("big", 1))
 
 
-async def test_a_database_from_before_the_triggers_gets_them(tmp_path):
+async def test_a_database_made_with_a_comments_table_reads_comments_from_its_events(tmp_path):
     path = str(tmp_path / "old.db")
     first = said("v", 1)
+    change = edited(2, first, "changed")
     before = SqliteCommentStore(path)
     await before.open()
-    await before.append_events([first])
+    await before.append_events([first, change])
     await before.aclose()
     with sqlite3.connect(path) as conn:
-        conn.execute("DROP TRIGGER comment_edited")
+        conn.executescript(
+            "DROP VIEW comments;"
+            " CREATE TABLE comments (post_id TEXT, seq INTEGER, body TEXT);"
+            " CREATE TRIGGER comment_created AFTER INSERT ON events"
+            " BEGIN INSERT INTO comments VALUES (NEW.post_id, NEW.seq, 'stale'); END;"
+        )
 
     reopened = SqliteCommentStore(path)
     await reopened.open()
-    change = edited(2, first, "changed")
-    await reopened.append_events([change])
+    later = said("v", 3)
+    await reopened.append_events([later])
     assert await reopened.comment("v", 1) == record(first, change)
+    assert await reopened.comment("v", 3) == record(later)
     await reopened.aclose()
+    with sqlite3.connect(path) as conn:
+        kinds = conn.execute(
+            "SELECT type, name FROM sqlite_master WHERE name LIKE 'comment%' ORDER BY name"
+        ).fetchall()
+    assert kinds == [("view", "comments")]
