@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import parse_qs
@@ -168,14 +169,9 @@ class SqliteCommentStore(SqliteModeration):
                 if len(chunks) == 1:
                     _insert_events(conn, chunks[0])
                     return
-                conn.execute("BEGIN IMMEDIATE")
-                try:
+                with _immediate(conn):
                     for chunk in chunks:
                         _insert_events(conn, chunk)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
             except sqlite3.IntegrityError as exc:
                 raise SequenceConflict("a sequence number of this room is taken") from exc
 
@@ -236,12 +232,20 @@ def _retire_comments_table(conn: sqlite3.Connection) -> None:
     """Drop the comments table (and its triggers) of a database made before
     the comments view, in one transaction: another process opening the same
     database at the same time finds either the table or nothing."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _immediate(conn):
         kind = conn.execute("SELECT type FROM sqlite_master WHERE name = 'comments'").fetchone()
         if kind == ("table",):
             for statement in RETIRED_COMMENTS_TABLE:
                 conn.execute(statement)
+
+
+@contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """A write transaction (the write lock taken at once): committed when
+    the block ends, rolled back if it raises."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
