@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from livecomments.clock import FakeClock, SystemClock
 from livecomments.redis_link import RedisLink
 from livecomments.redis_restrictions import RedisRestrictions
-from livecomments.restrictions import StoreRestrictions
+from livecomments.restrictions import MAX_AGE_SECONDS, StoreRestrictions
 from storage.model import Restriction, RestrictionKind
 from tests.ports import free_port
 
@@ -30,27 +32,77 @@ class CountingStore:
 
     def __init__(self, store) -> None:
         self._store = store
-        self.reads = 0
+        self.reads = {"restriction": 0, "active_restrictions": 0, "restrictions_version": 0}
 
     def __getattr__(self, name: str):
         return getattr(self._store, name)
 
     async def restriction(self, user_id: str):
-        self.reads += 1
+        self.reads["restriction"] += 1
         return await self._store.restriction(user_id)
 
+    async def active_restrictions(self, now_ms: int):
+        self.reads["active_restrictions"] += 1
+        return await self._store.active_restrictions(now_ms)
 
-async def test_store_view_reads_a_user_again_only_after_some_restriction_changed(store):
+    async def restrictions_version(self):
+        self.reads["restrictions_version"] += 1
+        return await self._store.restrictions_version()
+
+
+async def test_store_view_reads_the_restrictions_again_only_after_one_changed(store):
     clock = FakeClock()
     counting = CountingStore(store)
     view = StoreRestrictions(counting, clock)
+    await asyncio.gather(*(view.get(f"first-{n}") for n in range(50)))
+    assert counting.reads == {"restriction": 0, "active_restrictions": 1,
+                              "restrictions_version": 1}
     for _ in range(3):
-        assert await view.get("u5") is None
         clock.advance(1.01)
-    assert counting.reads == 1
+        assert await view.get("u5") is None
+    assert counting.reads["active_restrictions"] == 1
     await store.set_restriction(ban("u6"), keep_ban=False)  # someone else's
+    assert await view.get("u6") is None  # checked less than a second ago
+    clock.advance(1.01)
     assert await view.get("u5") is None
-    assert counting.reads == 2
+    assert (await view.get("u6")).kind is RestrictionKind.BAN
+    assert counting.reads["active_restrictions"] == 2
+    clock.advance(MAX_AGE_SECONDS)
+    await view.get("u5")
+    assert counting.reads["active_restrictions"] == 3  # the backstop
+    assert counting.reads["restriction"] == 0
+
+
+class HeldStore(CountingStore):
+    """A store whose next read of the active restrictions answers only when
+    ``release`` is set, with what the store held when it was asked."""
+
+    def __init__(self, store) -> None:
+        super().__init__(store)
+        self.release: asyncio.Event | None = None
+        self.asked = asyncio.Event()
+
+    async def active_restrictions(self, now_ms: int):
+        found = await super().active_restrictions(now_ms)
+        if self.release is not None:
+            release, self.release = self.release, None
+            self.asked.set()
+            await release.wait()
+        return found
+
+
+async def test_a_change_shows_at_once_even_if_a_read_began_before_it(store):
+    held = HeldStore(store)
+    view = StoreRestrictions(held, FakeClock())
+    release = held.release = asyncio.Event()
+    stale = asyncio.create_task(view.get("u7"))
+    await asyncio.wait_for(held.asked.wait(), 5)  # it holds what the store held: no ban
+    await store.set_restriction(ban("u7"), keep_ban=False)
+    changed = asyncio.create_task(view.changed("u7"))
+    release.set()
+    assert await asyncio.wait_for(stale, 5) is None
+    await asyncio.wait_for(changed, 5)
+    assert (await view.get("u7")).kind is RestrictionKind.BAN
 
 
 async def test_redis_view_shows_a_ban_to_other_replicas_at_once(store, redis_link, redis_server):
@@ -85,21 +137,3 @@ async def test_without_redis_bans_still_hold(store):
     assert (await view.get("u4")).kind is RestrictionKind.BAN
     assert await view.healthy() is False
     await dead.aclose()
-
-
-class TickingClock(FakeClock):
-    """Time moves on by ``step`` seconds at every look."""
-
-    def __init__(self, step: float) -> None:
-        super().__init__()
-        self.step = step
-
-    def monotonic(self) -> float:
-        self.advance(self.step)
-        return super().monotonic()
-
-
-async def test_store_view_answers_when_its_entry_expires_while_being_read(store):
-    view = StoreRestrictions(store, TickingClock(0.4))
-    for _ in range(5):
-        assert await view.get("u4") is None
