@@ -44,6 +44,7 @@ class RoomClient:
         self._manager = manager
         self._cache: TTLCache[str, Any] = TTLCache(maxsize=max_rooms, ttl=cache_ttl)
         self._batchers: dict[str, Batcher[PostRequest, RoomEvent]] = {}
+        self._locating: dict[str, asyncio.Future[Any]] = {}
         # host name -> its channel, or the monotonic time to try opening one again
         self._channels: dict[str, Channel | float] = {}
 
@@ -94,12 +95,30 @@ class RoomClient:
 
     async def locate(self, post_id: str, failed_host: str | None = None) -> Any:
         """The room's host (``entry.name``, ``entry.handle``); with
-        ``failed_host``, after that host failed a call for it."""
-        entry = None if failed_host else self._cache.get(post_id)
-        if entry is None:
+        ``failed_host``, after that host failed a call for it. Calls that
+        find the room uncached meanwhile share one question to the manager
+        (a replica's first posts to a busy room come by the hundred)."""
+        lookup = None
+        if failed_host is None:
+            entry = self._cache.get(post_id)
+            if entry is not None:
+                return entry
+            lookup = self._locating.get(post_id)
+        if lookup is None:
+            lookup = self._locating[post_id] = asyncio.ensure_future(
+                self._look_up(post_id, failed_host))
+            # Its callers may all be gone (cancelled) when it fails.
+            lookup.add_done_callback(lambda done: done.cancelled() or done.exception())
+        return await asyncio.shield(lookup)
+
+    async def _look_up(self, post_id: str, failed_host: str | None) -> Any:
+        try:
             entry = await self._ask_manager("room_for", post_id, failed_host)
             self._cache[post_id] = entry
-        return entry
+            return entry
+        finally:
+            if self._locating.get(post_id) is asyncio.current_task():
+                del self._locating[post_id]
 
     async def _ask_manager(self, method: str, *args: Any) -> Any:
         """The ShardManager restarts by itself if its process or node dies:
