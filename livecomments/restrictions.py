@@ -80,13 +80,14 @@ class StoreRestrictions:
             self._checking = None
 
     async def changed(self, user_id: str) -> None:
-        """Read them again now, after any read already under way (it may
-        have begun before the change)."""
+        """The next ``get`` reads them again. A read already under way may
+        have begun before the change: it ends first (its failure is its
+        callers' to see), so the next one begins after."""
         while self._checking is not None:
-            with contextlib.suppress(Exception):  # this read's own failure is what counts
+            with contextlib.suppress(Exception):
                 await asyncio.shield(self._checking)
         self._version = None
-        await self._check()
+        self._checked_at = float("-inf")
 
     async def healthy(self) -> bool:
         return True
