@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import parse_qs
@@ -33,6 +32,7 @@ from storage.sqlite_schema import (
     event_row,
     user_from_row,
 )
+from storage.sqlite_tx import immediate
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
@@ -169,7 +169,7 @@ class SqliteCommentStore(SqliteModeration):
                 if len(chunks) == 1:
                     _insert_events(conn, chunks[0])
                     return
-                with _immediate(conn):
+                with immediate(conn):
                     for chunk in chunks:
                         _insert_events(conn, chunk)
             except sqlite3.IntegrityError as exc:
@@ -232,21 +232,9 @@ def _retire_comments_table(conn: sqlite3.Connection) -> None:
     """Drop the comments table (and its triggers) of a database made before
     the comments view, in one transaction: another process opening the same
     database at the same time finds either the table or nothing."""
-    with _immediate(conn):
+    with immediate(conn):
         kind = conn.execute("SELECT type FROM sqlite_master WHERE name = 'comments'").fetchone()
         if kind == ("table",):
             for statement in RETIRED_COMMENTS_TABLE:
                 conn.execute(statement)
 
-
-@contextmanager
-def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
-    """A write transaction (the write lock taken at once): committed when
-    the block ends, rolled back if it raises."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise

@@ -9,6 +9,7 @@ from typing import Any
 from livecomments.errors import Conflict
 from storage.model import Action, CommentRecord, QueueItem, Restriction, RestrictionKind, Strike
 from storage.sqlite_schema import COMMENT_COLUMNS, comment_from_row
+from storage.sqlite_tx import immediate
 
 _FAR = 2**62
 
@@ -20,33 +21,33 @@ class SqliteModeration:
 
     async def add_strike(self, strike: Strike, username: str) -> None:
         def write(conn: sqlite3.Connection) -> None:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute(
-                    "INSERT INTO strikes (user_id, at, post_id, comment_seq, reporter_id, reason)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (strike.user_id, strike.at, strike.post_id, strike.comment_seq,
-                     strike.reporter_id, strike.reason),
-                )
-            except sqlite3.IntegrityError as exc:
-                conn.execute("ROLLBACK")
-                raise Conflict("you already reported this comment", "already_reported") from exc
-            is_report = strike.reporter_id is not None
-            comment_key = f"comment:{strike.post_id}.{strike.comment_seq}"
-            for key, kind, post_id, seq in (
-                (comment_key, "comment", strike.post_id, strike.comment_seq),
-                (f"user:{strike.user_id}", "user", None, None),
-            ):
-                conn.execute(
-                    "INSERT INTO report_queue (queue_key, kind, user_id, username, post_id,"
-                    " comment_seq, reports, flags, last_reason, last_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (queue_key) DO UPDATE SET"
-                    " reports = reports + excluded.reports, flags = flags + excluded.flags,"
-                    " last_reason = excluded.last_reason, last_at = excluded.last_at",
-                    (key, kind, strike.user_id, username, post_id, seq, int(is_report),
-                     int(not is_report), strike.reason, strike.at),
-                )
-            conn.execute("COMMIT")
+            with immediate(conn):
+                try:
+                    conn.execute(
+                        "INSERT INTO strikes (user_id, at, post_id, comment_seq, reporter_id,"
+                        " reason) VALUES (?, ?, ?, ?, ?, ?)",
+                        (strike.user_id, strike.at, strike.post_id, strike.comment_seq,
+                         strike.reporter_id, strike.reason),
+                    )
+                except sqlite3.IntegrityError as exc:
+                    raise Conflict("you already reported this comment",
+                                   "already_reported") from exc
+                is_report = strike.reporter_id is not None
+                comment_key = f"comment:{strike.post_id}.{strike.comment_seq}"
+                for key, kind, post_id, seq in (
+                    (comment_key, "comment", strike.post_id, strike.comment_seq),
+                    (f"user:{strike.user_id}", "user", None, None),
+                ):
+                    conn.execute(
+                        "INSERT INTO report_queue (queue_key, kind, user_id, username, post_id,"
+                        " comment_seq, reports, flags, last_reason, last_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (queue_key)"
+                        " DO UPDATE SET reports = reports + excluded.reports,"
+                        " flags = flags + excluded.flags,"
+                        " last_reason = excluded.last_reason, last_at = excluded.last_at",
+                        (key, kind, strike.user_id, username, post_id, seq, int(is_report),
+                         int(not is_report), strike.reason, strike.at),
+                    )
 
         await self._run(write)
 
