@@ -38,7 +38,6 @@ T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
 
 
-
 class SqliteCommentStore(SqliteModeration):
     def __init__(self, path: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self._path = path
@@ -231,10 +230,16 @@ def _insert_events(conn: sqlite3.Connection, values: list) -> None:
 def _retire_comments_table(conn: sqlite3.Connection) -> None:
     """Drop the comments table (and its triggers) of a database made before
     the comments view, in one transaction: another process opening the same
-    database at the same time finds either the table or nothing."""
+    database at the same time finds either the table or nothing. The write
+    lock is taken only when there is a table to drop."""
+    if not _has_comments_table(conn):
+        return
     with immediate(conn):
-        kind = conn.execute("SELECT type FROM sqlite_master WHERE name = 'comments'").fetchone()
-        if kind == ("table",):
+        if _has_comments_table(conn):  # unless another process dropped it meanwhile
             for statement in RETIRED_COMMENTS_TABLE:
                 conn.execute(statement)
 
+
+def _has_comments_table(conn: sqlite3.Connection) -> bool:
+    kind = conn.execute("SELECT type FROM sqlite_master WHERE name = 'comments'").fetchone()
+    return kind == ("table",)
