@@ -2,19 +2,25 @@
 
 Only HS256 and (when a public key is configured) RS256 are accepted, never
 ``none``; ``exp`` is required, and ``iss`` / ``aud`` when configured
-(LIVECOMMENTS_JWT_ISSUER, LIVECOMMENTS_JWT_AUDIENCE). Signatures are compared
-in constant time by the library. The token says who the user is; what the user
-may do (role, bans) is decided from the store, not from claims.
+(LIVECOMMENTS_JWT_ISSUER, LIVECOMMENTS_JWT_AUDIENCE). Our own tokens are
+checked here (``TokenService._own``), any other by PyJWT; signatures are
+compared in constant time either way. The token says who the user is; what
+the user may do (role, bans) is decided from the store, not from claims.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
+import orjson
 from cachetools import LRUCache
 
 from livecomments.clock import Clock
@@ -23,6 +29,17 @@ from storage.model import UserRecord
 
 ISSUER = "livecomments"
 VERIFIED_TOKENS = 50_000
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+# The header of every token ``issue`` makes (PyJWT writes it with sorted keys
+# and no spaces), and the claims it may carry: a token with another header
+# or claim is judged by PyJWT in full.
+OWN_HEADER = _b64(b'{"alg":"HS256","typ":"JWT"}')
+OWN_CLAIMS = frozenset({"sub", "name", "iss", "iat", "exp", "aud"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +64,7 @@ class TokenService:
         self._public_key = public_key_pem
         self._issuer = issuer
         self._audience = audience
+        self._hs256_key = secret.encode()
         self._verified: LRUCache[str, tuple[Identity, int | float]] = LRUCache(VERIFIED_TOKENS)
 
     def issue(self, user: UserRecord) -> tuple[str, int]:
@@ -71,6 +89,43 @@ class TokenService:
         return identity
 
     def _decode(self, token: str) -> tuple[Identity, int | float]:
+        return self._own(token) or self._checked_by_pyjwt(token)
+
+    def _own(self, token: str) -> tuple[Identity, int | float] | None:
+        """The identity of a token shaped as ``issue`` makes them, or None
+        for PyJWT to judge it, in a tenth of PyJWT's time (~65 us a token
+        here): each user's first post on each replica pays it, and at the
+        start of a live video they come all at once. It accepts only what
+        PyJWT would accept, with the same identity: the signature in its
+        canonical encoding, and every claim PyJWT checks (``iat`` against
+        the wall clock, as PyJWT does)."""
+        header, _, rest = token.partition(".")
+        payload, dot, signature = rest.partition(".")
+        if header != OWN_HEADER or not dot or self._audience is not None or not token.isascii():
+            return None
+        signed = token[: len(header) + 1 + len(payload)].encode("ascii")
+        expected = _b64(hmac.new(self._hs256_key, signed, hashlib.sha256).digest())
+        if not hmac.compare_digest(signature, expected):
+            return None
+        try:
+            claims = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except ValueError:
+            return None
+        if not isinstance(claims, dict) or not claims.keys() <= OWN_CLAIMS:
+            return None
+        expiry, subject, issued = claims.get("exp"), claims.get("sub"), claims.get("iat", 0)
+        name = claims.get("name") or subject
+        if (
+            type(expiry) not in (int, float)
+            or type(subject) is not str or not subject
+            or type(issued) is not int or issued > time.time()
+            or type(name) is not str
+            or (self._issuer is not None and claims.get("iss") != self._issuer)
+        ):
+            return None
+        return Identity(subject, name), expiry
+
+    def _checked_by_pyjwt(self, token: str) -> tuple[Identity, int | float]:
         try:
             alg = jwt.get_unverified_header(token).get("alg")
             if alg == "HS256":

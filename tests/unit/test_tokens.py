@@ -111,3 +111,73 @@ def test_issuer_and_audience_are_checked_when_configured(clock):
                   {"iss": "https://id.example", "aud": "other"}):
         with pytest.raises(Unauthorized):
             strict.verify(jwt.encode(claims | extra, SECRET, algorithm="HS256"))
+
+
+def test_our_own_tokens_are_checked_without_pyjwt(clock, monkeypatch):
+    service = TokenService(SECRET, 60, clock, issuer="https://id.example")
+    token, _ = service.issue(USER)
+
+    def no_pyjwt(*args, **kwargs):
+        raise AssertionError("PyJWT was asked")
+
+    monkeypatch.setattr(jwt, "decode", no_pyjwt)
+    assert service.verify(token) == service.verify(token)
+    assert (service.verify(token).user_id, service.verify(token).username) == ("u-1", "alice")
+
+
+def _hs256(claims: dict, key: str = SECRET, **headers) -> str:
+    return jwt.encode(claims, key, algorithm="HS256", headers=headers or None)
+
+
+def _resigned(token: str, header: str) -> str:
+    """``token``'s payload and signature under another (equivalent) header."""
+    return header + token[token.index("."):]
+
+
+FUTURE = 2**40
+TOKENS = {
+    "own": lambda: _hs256({"sub": "u-1", "name": "alice", "iss": "livecomments", "iat": 1,
+                           "exp": FUTURE}),
+    "float-expiry": lambda: _hs256({"sub": "u-1", "exp": 1e12}),
+    "audience-not-configured": lambda: _hs256({"sub": "u-1", "aud": "x", "exp": FUTURE}),
+    "wrong-key": lambda: _hs256({"sub": "u-1", "exp": FUTURE}, "w" * 64),
+    "no-exp": lambda: _hs256({"sub": "u-1"}),
+    "bool-exp": lambda: _hs256({"sub": "u-1", "exp": True}),
+    "string-exp": lambda: _hs256({"sub": "u-1", "exp": "soon"}),
+    "no-sub": lambda: _hs256({"exp": FUTURE}),
+    "empty-sub": lambda: _hs256({"sub": "", "exp": FUTURE}),
+    "number-sub": lambda: _hs256({"sub": 7, "exp": FUTURE}),
+    "number-name": lambda: _hs256({"sub": "u-1", "name": 7, "exp": FUTURE}),
+    "iat-in-the-future": lambda: _hs256({"sub": "u-1", "iat": FUTURE, "exp": FUTURE}),
+    "iat-not-a-number": lambda: _hs256({"sub": "u-1", "iat": "x", "exp": FUTURE}),
+    "float-iat": lambda: _hs256({"sub": "u-1", "iat": 1.5, "exp": FUTURE}),
+    "nbf-in-the-future": lambda: _hs256({"sub": "u-1", "nbf": FUTURE, "exp": FUTURE}),
+    "jti": lambda: _hs256({"sub": "u-1", "jti": "j", "exp": FUTURE}),
+    "preferred-username": lambda: _hs256({"sub": "u-1", "preferred_username": "al", "exp": FUTURE}),
+    "kid-header": lambda: _hs256({"sub": "u-1", "exp": FUTURE}, kid="k1"),
+    "padded-signature": lambda: _hs256({"sub": "u-1", "exp": FUTURE}) + "=",
+    "extra-segment": lambda: _hs256({"sub": "u-1", "exp": FUTURE}) + ".x",
+    "non-ascii": lambda: _hs256({"sub": "u-1", "exp": FUTURE}) + "\u00e9",
+    "spaced-header": lambda: _resigned(
+        _hs256({"sub": "u-1", "exp": FUTURE}),
+        base64.urlsafe_b64encode(b'{"alg": "HS256", "typ": "JWT"}').rstrip(b"=").decode()),
+    "alg-none": lambda: _unsigned({"sub": "u-1", "exp": FUTURE}),
+    "garbage": lambda: "a.b.c",
+}
+
+
+def _outcome(service: TokenService, token: str):
+    try:
+        return service.verify(token)
+    except Unauthorized as exc:
+        return ("refused", exc.code)
+
+
+@pytest.mark.parametrize("issuer", [None, "livecomments", "https://id.example"])
+@pytest.mark.parametrize("name", sorted(TOKENS))
+def test_the_quick_check_agrees_with_pyjwt(clock, monkeypatch, issuer, name):
+    token = TOKENS[name]()
+    quick = TokenService(SECRET, 60, clock, issuer=issuer)
+    by_pyjwt = TokenService(SECRET, 60, clock, issuer=issuer)
+    monkeypatch.setattr(by_pyjwt, "_own", lambda token: None)
+    assert _outcome(quick, token) == _outcome(by_pyjwt, token)
