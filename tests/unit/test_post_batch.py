@@ -1,5 +1,6 @@
 """Batching posts per host: what arrives in one turn goes together at once,
-and what arrives while the calls are out waits for the next call."""
+what arrives while the calls are out waits for the next call, and once many
+wait, more calls go out for them in shares."""
 
 from __future__ import annotations
 
@@ -62,6 +63,41 @@ async def test_posts_of_one_turn_go_together_and_at_once_until_the_calls_are_out
     for gate in host.release[1:]:
         gate.set_result(None)
     assert await asyncio.wait_for(asyncio.gather(*answers), 5) == list("ABCDEF")
+
+
+async def test_once_a_share_of_posts_waits_more_calls_go_out_for_them():
+    host = Host()
+    batcher = Batcher(host.send, max_in_flight=2, share=3, most_in_flight=4)
+    answers = submit_all(batcher, "a")
+    await host.calls_arrived(1)
+    answers += submit_all(batcher, "b")
+    await host.calls_arrived(2)
+    answers += submit_all(batcher, "cdefghi")
+    assert await host.calls_arrived(4) == [["a"], ["b"], ["c", "d", "e"], ["f", "g", "h", "i"]]
+    answers += submit_all(batcher, "j")
+    for released in range(3):
+        for _ in range(5):
+            await next_turn()
+        assert len(host.calls) == 4, "under a share waiting, only max_in_flight calls go out"
+        host.release[released].set_result(None)
+    assert (await host.calls_arrived(5))[4] == ["j"]
+    for gate in host.release[3:]:
+        gate.set_result(None)
+    assert await asyncio.wait_for(asyncio.gather(*answers), 5) == list("ABCDEFGHIJ")
+
+
+async def test_a_call_takes_what_could_not_go_out_at_once_in_another():
+    host = Host()
+    batcher = Batcher(host.send, max_in_flight=2, share=3, most_in_flight=4)
+    answers = submit_all(batcher, "a")
+    await host.calls_arrived(1)
+    answers += submit_all(batcher, "bcde")
+    assert await host.calls_arrived(2) == [["a"], ["b", "c", "d", "e"]]
+    await next_turn()
+    assert len(host.calls) == 2
+    for gate in host.release:
+        gate.set_result(None)
+    assert await asyncio.wait_for(asyncio.gather(*answers), 5) == list("ABCDE")
 
 
 async def test_each_post_gets_its_own_refusal():
