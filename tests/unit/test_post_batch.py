@@ -71,11 +71,18 @@ async def test_posts_of_one_turn_go_together_and_at_once_until_the_calls_are_out
     assert await answered(host, answers) == list("ABCDEF")
 
 
-async def test_once_a_share_of_posts_waits_more_calls_go_out_for_them():
-    host = Host()
+async def sharing_with_a_call_out(host: Host) -> tuple[Batcher, list[asyncio.Task]]:
+    """A batcher of shares of 3 (two calls out, up to four under load) whose
+    call for "a" is out."""
     batcher = Batcher(host.send, max_in_flight=2, share=3, most_in_flight=4)
     answers = submit_all(batcher, "a")
     await host.calls_arrived(1)
+    return batcher, answers
+
+
+async def test_once_a_share_of_posts_waits_more_calls_go_out_for_them():
+    host = Host()
+    batcher, answers = await sharing_with_a_call_out(host)
     answers += submit_all(batcher, "b")
     await host.calls_arrived(2)
     answers += submit_all(batcher, "cdefghi")
@@ -92,9 +99,7 @@ async def test_once_a_share_of_posts_waits_more_calls_go_out_for_them():
 
 async def test_a_call_takes_what_could_not_go_out_at_once_in_another():
     host = Host()
-    batcher = Batcher(host.send, max_in_flight=2, share=3, most_in_flight=4)
-    answers = submit_all(batcher, "a")
-    await host.calls_arrived(1)
+    batcher, answers = await sharing_with_a_call_out(host)
     answers += submit_all(batcher, "bcde")
     assert await host.calls_arrived(2) == [["a"], ["b", "c", "d", "e"]]
     await next_turn()
