@@ -18,6 +18,48 @@ async def seqs(store, post_id: str) -> list[int]:
     return [e.seq for e in await store.events_after(post_id, 0, 100)]
 
 
+class HeldStore:
+    """A store whose appends each wait, once recorded, until the test lets
+    them go on (or fail): so a test knows what is out when it writes more."""
+
+    def __init__(self, store) -> None:
+        self._store = store
+        self.groups: list[list[tuple[str, int]]] = []
+        self._held: list[asyncio.Future[None]] = []
+        self._arrived = asyncio.Event()
+
+    def __getattr__(self, name: str):
+        return getattr(self._store, name)
+
+    async def append_events(self, events) -> None:
+        self.groups.append([(e.post_id, e.seq) for e in events])
+        gate = asyncio.get_running_loop().create_future()
+        self._held.append(gate)
+        self._arrived.set()
+        await gate
+        await self._store.append_events(events)
+
+    async def until_held(self) -> None:
+        """Wait (5 s at most) until an append is held."""
+        while not self._held:
+            self._arrived.clear()
+            await asyncio.wait_for(self._arrived.wait(), 5)
+
+    async def release(self, error: Exception | None = None) -> None:
+        """Let the first append held go on, or fail with ``error``."""
+        await self.until_held()
+        gate = self._held.pop(0)
+        if error is None:
+            gate.set_result(None)
+        else:
+            gate.set_exception(error)
+
+
+@pytest.fixture
+def held_store(store) -> HeldStore:
+    return HeldStore(store)
+
+
 class WatchedCommit(GroupCommit):
     """A group commit that lets a test wait until a number of writes were made to it."""
 
@@ -45,9 +87,9 @@ async def test_what_is_written_while_a_transaction_is_out_goes_in_the_next(held_
               for post, seq in (("v2", 1), ("v1", 2))]
     await writer.until_made(3)
     await held_store.release()
-    await first
+    await asyncio.wait_for(first, 5)
     await held_store.release()
-    await asyncio.gather(*others)
+    await asyncio.wait_for(asyncio.gather(*others), 5)
     assert held_store.groups == [[("v1", 1)], [("v2", 1), ("v1", 2)]]
     assert await seqs(held_store, "v1") == [1, 2]
     assert (writer.stats.transactions, writer.stats.events) == (2, 3)
@@ -59,10 +101,10 @@ async def test_a_failed_transaction_fails_each_write_in_it_and_the_next_goes_on(
     await held_store.release(StoreUnavailable("disk on fire"))
     for task in failing:
         with pytest.raises(StoreUnavailable):
-            await task
+            await asyncio.wait_for(task, 5)
     later = asyncio.create_task(writer.write([event("v1", 1)]))
     await held_store.release()
-    await later
+    await asyncio.wait_for(later, 5)
     assert held_store.groups == [[("v1", 1), ("v2", 1)], [("v1", 1)]]
     assert (await seqs(held_store, "v1"), await seqs(held_store, "v2")) == ([1], [])
     assert (writer.stats.failures, writer.stats.transactions) == (1, 1)
