@@ -6,7 +6,7 @@ import pytest
 
 from actors.group_commit import GroupCommit
 from actors.video_room import VideoRoom
-from livecomments.errors import Forbidden, NotFound, StoreUnavailable
+from livecomments.errors import Forbidden, NotFound, SequenceConflict, StoreUnavailable
 from livecomments.principal import Principal
 from storage.model import EventKind, Role
 
@@ -51,6 +51,20 @@ async def test_a_reloaded_room_continues_the_sequence(make_room, store, clock):
     assert again.head == 6
     assert (await again.post(BOB, "next")).seq == 7
     assert [e.seq for e in await again.events_after(2, 10)] == [3, 4, 5, 6, 7]
+
+
+async def test_a_room_whose_seqs_were_taken_refuses_the_post_then_follows_the_store(
+    make_room, store, clock
+):
+    stale = await make_room()
+    replacement = VideoRoom("v1", store, GroupCommit(store), 4, clock)
+    await replacement.load()
+    await post_many(replacement, 2, BOB)
+    with pytest.raises(SequenceConflict):
+        await stale.post(ALICE, "lost")
+    assert stale.head == 2
+    assert (await stale.post(ALICE, "next")).seq == 3
+    assert [e.text for e in await store.events_after("v1", 0, 10)] == ["c0", "c1", "next"]
 
 
 class FailingWriter:
