@@ -10,7 +10,6 @@ the user may do (role, bans) is decided from the store, not from claims.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import os
@@ -22,6 +21,7 @@ from pathlib import Path
 import jwt
 import orjson
 from cachetools import LRUCache
+from jwt.utils import base64url_decode, base64url_encode
 
 from livecomments.clock import Clock
 from livecomments.errors import Unauthorized
@@ -31,14 +31,10 @@ ISSUER = "livecomments"
 VERIFIED_TOKENS = 50_000
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 # The header of every token ``issue`` makes (PyJWT writes it with sorted keys
 # and no spaces), and the claims it may carry: a token with another header
 # or claim is judged by PyJWT in full.
-OWN_HEADER = _b64(b'{"alg":"HS256","typ":"JWT"}')
+OWN_HEADER = base64url_encode(b'{"alg":"HS256","typ":"JWT"}').decode("ascii")
 OWN_CLAIMS = frozenset({"sub", "name", "iss", "iat", "exp", "aud"})
 
 
@@ -104,11 +100,11 @@ class TokenService:
         if header != OWN_HEADER or not dot or self._audience is not None or not token.isascii():
             return None
         signed = token[: len(header) + 1 + len(payload)].encode("ascii")
-        expected = _b64(hmac.new(self._hs256_key, signed, hashlib.sha256).digest())
-        if not hmac.compare_digest(signature, expected):
+        expected = base64url_encode(hmac.new(self._hs256_key, signed, hashlib.sha256).digest())
+        if not hmac.compare_digest(signature.encode("ascii"), expected):
             return None
         try:
-            claims = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            claims = orjson.loads(base64url_decode(payload))
         except ValueError:
             return None
         if not isinstance(claims, dict) or not claims.keys() <= OWN_CLAIMS:
