@@ -9,6 +9,7 @@ import asyncio
 import pytest
 
 from serve_app.post_batch import Batcher
+from tests.unit.gates import Gates, next_turn
 
 
 class Host:
@@ -16,31 +17,17 @@ class Host:
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
-        self.release: list[asyncio.Future[None]] = []
-        self._arrived = asyncio.Event()
+        self.gates = Gates()
 
     async def send(self, batch: list[str]) -> list[str | Exception]:
         self.calls.append(batch)
-        gate = asyncio.get_running_loop().create_future()
-        self.release.append(gate)
-        self._arrived.set()
-        await gate
+        await self.gates.wait()
         return [ValueError(r) if r.startswith("bad") else r.upper() for r in batch]
 
     async def calls_arrived(self, count: int) -> list[list[str]]:
         """The calls once ``count`` have arrived (within 5 s)."""
-        while len(self.calls) < count:
-            self._arrived.clear()
-            await asyncio.wait_for(self._arrived.wait(), 5)
+        await self.gates.arrived(count)
         return self.calls
-
-
-async def next_turn() -> None:
-    """Return once the tasks already scheduled have run."""
-    loop = asyncio.get_running_loop()
-    turn = loop.create_future()
-    loop.call_soon(turn.set_result, None)
-    await turn
 
 
 def submit_all(batcher: Batcher, requests: str) -> list[asyncio.Task]:
@@ -50,9 +37,7 @@ def submit_all(batcher: Batcher, requests: str) -> list[asyncio.Task]:
 
 async def answered(host: Host, answers: list[asyncio.Task]) -> list:
     """Let the host answer every call still out; the posts' answers."""
-    for gate in host.release:
-        if not gate.done():
-            gate.set_result(None)
+    host.gates.open_all()
     return await asyncio.wait_for(asyncio.gather(*answers), 5)
 
 
@@ -66,7 +51,7 @@ async def test_posts_of_one_turn_go_together_and_at_once_until_the_calls_are_out
     answers += submit_all(batcher, "ef")
     await next_turn()
     assert len(host.calls) == 2
-    host.release[0].set_result(None)
+    await host.gates.open(0)
     assert await host.calls_arrived(3) == [["a", "b", "c"], ["d"], ["e", "f"]]
     assert await answered(host, answers) == list("ABCDEF")
 
@@ -92,7 +77,7 @@ async def test_once_a_share_of_posts_waits_more_calls_go_out_for_them():
         for _ in range(5):
             await next_turn()
         assert len(host.calls) == 4, "under a share waiting, only max_in_flight calls go out"
-        host.release[released].set_result(None)
+        await host.gates.open(released)
     assert (await host.calls_arrived(5))[4] == ["j"]
     assert await answered(host, answers) == list("ABCDEFGHIJ")
 
@@ -113,9 +98,9 @@ async def test_each_post_gets_its_own_refusal():
     [first] = submit_all(batcher, "x")
     await host.calls_arrived(1)
     rest = [asyncio.create_task(batcher.submit(r)) for r in ("ok", "bad one")]
-    host.release[0].set_result(None)
+    await host.gates.open(0)
     assert await host.calls_arrived(2) == [["x"], ["ok", "bad one"]]
-    host.release[1].set_result(None)
+    await host.gates.open(1)
     assert await asyncio.wait_for(first, 5) == "X"
     assert await asyncio.wait_for(rest[0], 5) == "OK"
     with pytest.raises(ValueError, match="bad one"):
@@ -145,12 +130,12 @@ async def test_a_call_due_to_start_takes_the_waiting_posts_and_none_goes_out_emp
     batcher = Batcher(host.send, max_in_flight=2)
     answers = submit_all(batcher, "a")
     await host.calls_arrived(1)
-    host.release[0].set_result(None)
+    await host.gates.open(0)
     answers += submit_all(batcher, "b")
     await host.calls_arrived(2)
     await next_turn()
     assert host.calls == [["a"], ["b"]]
-    host.release[1].set_result(None)
+    await host.gates.open(1)
     assert await asyncio.wait_for(asyncio.gather(*answers), 5) == ["A", "B"]
 
 
@@ -167,7 +152,7 @@ async def test_a_call_cancelled_before_it_runs_leaves_its_posts_to_the_next_call
     [answer] = submit_all(batcher, "a")
     asyncio.get_running_loop().call_soon(cancel_calls)
     assert await host.calls_arrived(1) == [["a"]]
-    host.release[0].set_result(None)
+    await host.gates.open(0)
     assert await asyncio.wait_for(answer, 5) == "A"
 
 
@@ -181,5 +166,5 @@ async def test_a_call_cancelled_while_out_cancels_its_posts_and_the_next_goes_ou
         await asyncio.wait_for(doomed, 5)
     [later] = submit_all(batcher, "b")
     assert await host.calls_arrived(2) == [["a"], ["b"]]
-    host.release[1].set_result(None)
+    await host.gates.open(1)
     assert await asyncio.wait_for(later, 5) == "B"
