@@ -4,7 +4,6 @@ import asyncio
 
 import pytest
 
-from actors.group_commit import GroupCommit
 from actors.video_room import VideoRoom
 from livecomments.errors import Forbidden, NotFound, SequenceConflict, StoreUnavailable
 from livecomments.principal import Principal
@@ -43,22 +42,20 @@ async def test_concurrent_posts_are_one_group_and_keep_their_order(make_room, st
     assert [e.seq for e in await store.events_after("v1", 0, 100)] == list(range(1, 21))
 
 
-async def test_a_reloaded_room_continues_the_sequence(make_room, store, clock):
+async def test_a_reloaded_room_continues_the_sequence(make_room):
     room = await make_room()
     await post_many(room, 6)
-    again = VideoRoom("v1", store, GroupCommit(store), 4, clock)
-    await again.load()
+    again = await make_room()
     assert again.head == 6
     assert (await again.post(BOB, "next")).seq == 7
     assert [e.seq for e in await again.events_after(2, 10)] == [3, 4, 5, 6, 7]
 
 
 async def test_a_room_whose_seqs_were_taken_refuses_the_post_then_follows_the_store(
-    make_room, store, clock
+    make_room, store
 ):
     stale = await make_room()
-    replacement = VideoRoom("v1", store, GroupCommit(store), 4, clock)
-    await replacement.load()
+    replacement = await make_room()
     await post_many(replacement, 2, BOB)
     with pytest.raises(SequenceConflict):
         await stale.post(ALICE, "lost")
