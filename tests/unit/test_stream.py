@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
 from actors.long_poll import LongPolls, PollResult
 from actors.video_room import VideoRoom
 from livecomments.principal import Principal
-from serve_app.feeds import FeedHub
+from serve_app.feeds import VIEWERS_PER_TURN, FeedHub, RoomFeed
 from serve_app.stream import ViewerStream, open_viewer_stream
+from storage.model import EventKind, RoomEvent
 
 ALICE = Principal("u-alice", "alice")
 
@@ -64,7 +66,8 @@ class Client:
     """A viewer's client, as a sink: it takes every write at once or, when
     stalled, leaves it unread. ``next()`` reads the writes in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_write: Callable[[bytes], None] | None = None) -> None:
+        self.on_write = on_write
         self.chunks: list[bytes] = []
         self.stalled = False
         self.unread = 0
@@ -77,6 +80,8 @@ class Client:
         if self.stalled:
             self.unread += len(data)
         self._wrote.set()
+        if self.on_write is not None:
+            self.on_write(data)
 
     def write_chunk(self, data: bytes, chunk: bytes) -> None:
         self.write(data)
@@ -254,3 +259,41 @@ async def test_a_new_viewer_of_a_live_feed_starts_from_it_without_reading_the_ro
     await room.post(ALICE, "for both")
     assert await second.collect_ids(1) == [3]
     assert await first.collect_ids(1) == [3]
+
+
+async def test_a_large_rooms_flush_lets_other_work_in_before_its_last_viewer():
+    """A post's answer is not held behind the writes to a room's many viewers;
+    an event that comes meanwhile follows, to each viewer, once and in order."""
+    loop = asyncio.get_running_loop()
+    feed = RoomFeed("v1", buffer_bytes=10_000)
+    noticed = False
+    written_when_other_work_ran: list[int] = []
+
+    def comment(seq: int) -> PollResult:
+        event = RoomEvent("v1", seq, EventKind.COMMENT, seq, "u-alice", "alice", f"c{seq}",
+                          seq, seq, "u-alice")
+        return PollResult([event], seq, len(clients))
+
+    def other_work() -> None:
+        written_when_other_work_ran.append(sum(1 in ids(b"".join(c.chunks)) for c in clients))
+        feed.receive(comment(2), len(clients))
+
+    def notice(data: bytes) -> None:  # the first write of comment 1 to any viewer
+        nonlocal noticed
+        if 1 in ids(data) and not noticed:
+            noticed = True
+            loop.call_soon(other_work)
+
+    clients = [Client(notice) for _ in range(2 * VIEWERS_PER_TURN + 1)]
+    stopped: list = []
+    for client in clients:
+        assert feed.follow(feed.join(client, stopped.append)) is None
+    feed.receive(PollResult([], 0, len(clients)), len(clients))  # the room's head: none yet
+    feed.receive(comment(1), len(clients))
+    for client in clients:
+        assert await client.collect_ids(2) == [1, 2]
+        assert ids(b"".join(client.chunks)) == [1, 2]
+    [written] = written_when_other_work_ran
+    assert 0 < written < len(clients)
+    assert stopped == []
+    feed.close()
