@@ -12,7 +12,7 @@ from actors.video_room import VideoRoom
 from livecomments.principal import Principal
 from serve_app.feeds import VIEWERS_PER_TURN, FeedHub, RoomFeed
 from serve_app.stream import ViewerStream, open_viewer_stream
-from storage.model import EventKind, RoomEvent
+from tests.contract.store_cases import said
 
 ALICE = Principal("u-alice", "alice")
 
@@ -270,9 +270,7 @@ async def test_a_large_rooms_flush_lets_other_work_in_before_its_last_viewer():
     written_when_other_work_ran: list[int] = []
 
     def comment(seq: int) -> PollResult:
-        event = RoomEvent("v1", seq, EventKind.COMMENT, seq, "u-alice", "alice", f"c{seq}",
-                          seq, seq, "u-alice")
-        return PollResult([event], seq, len(clients))
+        return PollResult([said("v1", seq)], seq, len(clients))
 
     def other_work() -> None:
         written_when_other_work_ran.append(sum(1 in ids(b"".join(c.chunks)) for c in clients))
