@@ -1,9 +1,12 @@
 """SQLite backend of the CommentStore port: the embedded default.
 
 One connection per process, used only from one dedicated thread, so that the
-event loop never blocks on disk and SQLite never sees two threads on one
-connection. WAL lets the room hosts and the Serve replicas, each its own
-process, read while one of them writes; ``busy_timeout`` queues writers.
+event loop never blocks on disk or on another writer, and SQLite never sees two
+threads on one connection. A room host's group commits are the exception:
+they run on the event loop's thread when they need not wait (see
+``storage/sqlite_inline.py``). WAL lets the room hosts and the Serve replicas,
+each its own process, read while one of them writes; ``busy_timeout`` queues
+writers.
 Every statement is parameterized.
 """
 
@@ -20,6 +23,7 @@ from urllib.parse import parse_qs
 from livecomments.errors import Conflict, SequenceConflict, StoreUnavailable
 from livecomments.settings import SettingsError
 from storage.model import CommentRecord, Role, RoomEvent, UserRecord
+from storage.sqlite_inline import InlineWriter
 from storage.sqlite_moderation import SqliteModeration
 from storage.sqlite_schema import (
     COMMENT_COLUMNS,
@@ -30,6 +34,7 @@ from storage.sqlite_schema import (
     comment_from_row,
     event_from_row,
     event_row,
+    insert_events,
     user_from_row,
 )
 from storage.sqlite_tx import immediate
@@ -43,6 +48,7 @@ class SqliteCommentStore(SqliteModeration):
         self._path = path
         self._busy_timeout_ms = busy_timeout_ms
         self._conn: sqlite3.Connection | None = None
+        self._inline: InlineWriter | None = None
         # Values one INSERT may carry (whole events), from SQLite's limit once open.
         self._max_values = EVENT_FIELDS
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
@@ -94,6 +100,9 @@ class SqliteCommentStore(SqliteModeration):
     async def aclose(self) -> None:
         if self._conn is None:
             return
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
 
         def close() -> None:
             if self._conn is not None:
@@ -153,28 +162,44 @@ class SqliteCommentStore(SqliteModeration):
 
     async def append_events(self, events: Sequence[RoomEvent]) -> None:
         """One INSERT for the whole group (the comments are a view of the
-        events). The sqlite3 module lets go of the GIL for each statement,
-        and under load this thread then waits for the event loop's (up to
-        Python's 5 ms switch interval) before it goes on: a statement per
-        event made a busy host's commits take ~5 ms for ~20 events."""
+        events), on this thread if it need not wait (``InlineWriter``). The
+        sqlite3 module lets go of the GIL for each statement, and under load
+        the store's thread then waits for the event loop's (up to Python's
+        5 ms switch interval) before it goes on: a statement per event made a
+        busy host's commits take ~5 ms for ~20 events."""
         if not events:
             return
         rows = [value for event in events for value in event_row(event)]
+        inline = self._inline_writer() if len(rows) <= self._max_values else None
+        if inline is not None and inline.insert(rows, len(events)):
+            return
 
         def write(conn: sqlite3.Connection) -> None:
             step = self._max_values
             chunks = [rows[i:i + step] for i in range(0, len(rows), step)]
             try:
                 if len(chunks) == 1:
-                    _insert_events(conn, chunks[0])
+                    insert_events(conn, chunks[0])
                     return
                 with immediate(conn):
                     for chunk in chunks:
-                        _insert_events(conn, chunk)
+                        insert_events(conn, chunk)
             except sqlite3.IntegrityError as exc:
                 raise SequenceConflict("a sequence number of this room is taken") from exc
 
         await self._run(write)
+
+    def _inline_writer(self) -> InlineWriter | None:
+        """The writer on this thread, opened on the first write; None for an
+        in-memory database (a second connection would be another database)."""
+        if self._conn is None:
+            raise StoreUnavailable("the store is not open")
+        if self._inline is None and self._path != ":memory:":
+            try:
+                self._inline = InlineWriter(self._path)
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"sqlite: cannot open {self._path}: {exc}") from exc
+        return self._inline
 
     async def last_seq(self, post_id: str) -> int:
         row = await self._run(
@@ -216,15 +241,6 @@ class SqliteCommentStore(SqliteModeration):
             ).fetchone()
         )
         return comment_from_row(row) if row else None
-
-
-_EVENT_ROW = f"({', '.join('?' * EVENT_FIELDS)})"
-
-
-def _insert_events(conn: sqlite3.Connection, values: list) -> None:
-    """One statement, atomic by itself: all the rows or none."""
-    rows = ", ".join([_EVENT_ROW] * (len(values) // EVENT_FIELDS))
-    conn.execute(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES {rows}", values)
 
 
 def _retire_comments_table(conn: sqlite3.Connection) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from storage.model import CommentRecord, EventKind, Role, RoomEvent, UserRecord
 
 _TABLES = """
@@ -158,3 +160,12 @@ def comment_from_row(row: tuple) -> CommentRecord:
 def user_from_row(row: tuple) -> UserRecord:
     user_id, username, password_hash, role, created_at = row
     return UserRecord(user_id, username, password_hash, Role(role), created_at)
+
+
+_EVENT_ROW = f"({', '.join('?' * EVENT_FIELDS)})"
+
+
+def insert_events(conn: sqlite3.Connection, values: list) -> None:
+    """One statement, atomic by itself: all the rows or none."""
+    rows = ", ".join([_EVENT_ROW] * (len(values) // EVENT_FIELDS))
+    conn.execute(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES {rows}", values)

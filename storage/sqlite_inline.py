@@ -1,0 +1,59 @@
+"""A room host's writes on its event loop's own thread, when they need not wait.
+
+Handing a group commit to the store's thread and taking its answer back costs
+a busy host more than the write itself: two wake-ups, and the two threads
+taking turns at the GIL (the sqlite3 module lets go of it for each statement).
+A write in WAL mode with ``synchronous = NORMAL`` does not sync (only a
+checkpoint does): it is one INSERT into the OS's page cache. So a group's
+INSERT runs here, on a second connection, unless it would wait:
+
+- for another writer: ``busy_timeout`` is 0, and a write that finds the lock
+  taken is declined, to be made by the store's thread (which waits);
+- for a checkpoint, which syncs: this connection never checkpoints
+  (``wal_autocheckpoint = 0``), and after ``CHECKPOINT_EVERY`` events it
+  declines one write, so that the store's thread makes it and, its connection
+  keeping SQLite's default, checkpoints once the WAL is past 1,000 pages. The
+  group commit waits for that write before its next, so the checkpoint can
+  copy the whole WAL and the next write starts it over.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from livecomments.errors import SequenceConflict, StoreUnavailable
+from storage.sqlite_schema import insert_events
+
+# A comment adds one to three pages to the WAL (fewer when its group's comments
+# share pages), so the WAL is checkpointed at 1,000 to about 2,000 pages.
+CHECKPOINT_EVERY = 400
+_WAIT_CODES = frozenset((sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED))
+
+
+class InlineWriter:
+    def __init__(self, path: str) -> None:
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA busy_timeout = 0")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+        self._since_checkpoint = 0
+
+    def insert(self, values: list, events: int) -> bool:
+        """Write ``events`` (their ``values``, in one statement) now, or say
+        False: the store's thread must write them."""
+        if self._since_checkpoint >= CHECKPOINT_EVERY:
+            self._since_checkpoint = 0
+            return False
+        try:
+            insert_events(self._conn, values)
+        except sqlite3.IntegrityError as exc:
+            raise SequenceConflict("a sequence number of this room is taken") from exc
+        except sqlite3.Error as exc:
+            if exc.sqlite_errorcode & 0xFF in _WAIT_CODES:  # extended codes: BUSY_SNAPSHOT...
+                return False
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
+        self._since_checkpoint += events
+        return True
+
+    def close(self) -> None:
+        self._conn.close()
