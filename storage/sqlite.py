@@ -49,6 +49,9 @@ class SqliteCommentStore(SqliteModeration):
         self._busy_timeout_ms = busy_timeout_ms
         self._conn: sqlite3.Connection | None = None
         self._inline: InlineWriter | None = None
+        # A second connection to a file reaches the same database; to ":memory:"
+        # or "" (a temporary database) it would reach another. None once closing.
+        self._inline_path: str | None = None
         # Values one INSERT may carry (whole events), from SQLite's limit once open.
         self._max_values = EVENT_FIELDS
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
@@ -91,6 +94,7 @@ class SqliteCommentStore(SqliteModeration):
             limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
             self._max_values = limit - limit % EVENT_FIELDS
             self._conn = conn
+            self._inline_path = None if self._path in ("", ":memory:") else self._path
 
         try:
             await asyncio.get_running_loop().run_in_executor(self._executor, connect)
@@ -100,6 +104,7 @@ class SqliteCommentStore(SqliteModeration):
     async def aclose(self) -> None:
         if self._conn is None:
             return
+        self._inline_path = None
         if self._inline is not None:
             self._inline.close()
             self._inline = None
@@ -190,13 +195,13 @@ class SqliteCommentStore(SqliteModeration):
         await self._run(write)
 
     def _inline_writer(self) -> InlineWriter | None:
-        """The writer on this thread, opened on the first write; None for an
-        in-memory database (a second connection would be another database)."""
+        """The writer on this thread, opened on the first write; None for a
+        database only one connection reaches, or while the store closes."""
         if self._conn is None:
             raise StoreUnavailable("the store is not open")
-        if self._inline is None and self._path != ":memory:":
+        if self._inline is None and self._inline_path is not None:
             try:
-                self._inline = InlineWriter(self._path)
+                self._inline = InlineWriter(self._inline_path)
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"sqlite: cannot open {self._path}: {exc}") from exc
         return self._inline

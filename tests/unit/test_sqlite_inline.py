@@ -43,8 +43,13 @@ async def test_a_write_that_finds_the_lock_taken_waits_off_the_event_loop(file_s
     other_writer = sqlite3.connect(path, isolation_level=None)
     other_writer.execute("BEGIN IMMEDIATE")
     write = asyncio.create_task(file_store.append_events([said("v", 2)]))
-    with pytest.raises(TimeoutError):  # the loop runs on while the write waits for the lock
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(TimeoutError):
         await asyncio.wait_for(asyncio.shield(write), 0.2)
+    # The loop ran on while the write waited for the lock (the store's
+    # busy_timeout is 10 s), rather than holding it up.
+    assert loop.time() - started < 1.0
     other_writer.execute("COMMIT")
     other_writer.close()
     await asyncio.wait_for(write, 10)
