@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import parse_qs
 
-from livecomments.errors import Conflict, SequenceConflict, StoreUnavailable
+from livecomments.errors import Conflict, StoreUnavailable
 from livecomments.settings import SettingsError
 from storage.model import CommentRecord, Role, RoomEvent, UserRecord
 from storage.sqlite_inline import InlineWriter
@@ -49,9 +49,6 @@ class SqliteCommentStore(SqliteModeration):
         self._busy_timeout_ms = busy_timeout_ms
         self._conn: sqlite3.Connection | None = None
         self._inline: InlineWriter | None = None
-        # A second connection to a file reaches the same database; to ":memory:"
-        # or "" (a temporary database) it would reach another. None once closing.
-        self._inline_path: str | None = None
         # Values one INSERT may carry (whole events), from SQLite's limit once open.
         self._max_values = EVENT_FIELDS
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
@@ -93,8 +90,11 @@ class SqliteCommentStore(SqliteModeration):
             conn.executescript(SCHEMA)
             limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
             self._max_values = limit - limit % EVENT_FIELDS
+            # A second connection to ":memory:" or "" (a temporary database)
+            # would reach another database.
+            if self._path not in ("", ":memory:"):
+                self._inline = InlineWriter(self._path)
             self._conn = conn
-            self._inline_path = None if self._path in ("", ":memory:") else self._path
 
         try:
             await asyncio.get_running_loop().run_in_executor(self._executor, connect)
@@ -104,7 +104,6 @@ class SqliteCommentStore(SqliteModeration):
     async def aclose(self) -> None:
         if self._conn is None:
             return
-        self._inline_path = None
         if self._inline is not None:
             self._inline.close()
             self._inline = None
@@ -175,36 +174,21 @@ class SqliteCommentStore(SqliteModeration):
         if not events:
             return
         rows = [value for event in events for value in event_row(event)]
-        inline = self._inline_writer() if len(rows) <= self._max_values else None
+        inline = self._inline if len(rows) <= self._max_values else None
         if inline is not None and inline.insert(rows, len(events)):
             return
 
         def write(conn: sqlite3.Connection) -> None:
             step = self._max_values
             chunks = [rows[i:i + step] for i in range(0, len(rows), step)]
-            try:
-                if len(chunks) == 1:
-                    insert_events(conn, chunks[0])
-                    return
-                with immediate(conn):
-                    for chunk in chunks:
-                        insert_events(conn, chunk)
-            except sqlite3.IntegrityError as exc:
-                raise SequenceConflict("a sequence number of this room is taken") from exc
+            if len(chunks) == 1:
+                insert_events(conn, chunks[0])
+                return
+            with immediate(conn):
+                for chunk in chunks:
+                    insert_events(conn, chunk)
 
         await self._run(write)
-
-    def _inline_writer(self) -> InlineWriter | None:
-        """The writer on this thread, opened on the first write; None for a
-        database only one connection reaches, or while the store closes."""
-        if self._conn is None:
-            raise StoreUnavailable("the store is not open")
-        if self._inline is None and self._inline_path is not None:
-            try:
-                self._inline = InlineWriter(self._inline_path)
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"sqlite: cannot open {self._path}: {exc}") from exc
-        return self._inline
 
     async def last_seq(self, post_id: str) -> int:
         row = await self._run(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from livecomments.errors import SequenceConflict, StoreUnavailable
+from livecomments.errors import StoreUnavailable
 from storage.sqlite_schema import insert_events
 
 # A comment adds one to three pages to the WAL (fewer when its group's comments
@@ -51,8 +51,6 @@ class InlineWriter:
             return False
         try:
             insert_events(self._conn, values)
-        except sqlite3.IntegrityError as exc:
-            raise SequenceConflict("a sequence number of this room is taken") from exc
         except sqlite3.Error as exc:
             # Extended codes (BUSY_SNAPSHOT...) are the primary one in the low byte;
             # the module's own errors (a closed connection...) carry none.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from livecomments.errors import SequenceConflict
 from storage.model import CommentRecord, EventKind, Role, RoomEvent, UserRecord
 
 _TABLES = """
@@ -168,4 +169,7 @@ _EVENT_ROW = f"({', '.join('?' * EVENT_FIELDS)})"
 def insert_events(conn: sqlite3.Connection, values: list) -> None:
     """One statement, atomic by itself: all the rows or none."""
     rows = ", ".join([_EVENT_ROW] * (len(values) // EVENT_FIELDS))
-    conn.execute(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES {rows}", values)
+    try:
+        conn.execute(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES {rows}", values)
+    except sqlite3.IntegrityError as exc:
+        raise SequenceConflict("a sequence number of this room is taken") from exc
