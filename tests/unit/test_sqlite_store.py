@@ -1,5 +1,6 @@
-"""What only the SQLite store has: a group too big for one statement, and
-the comments view replacing the table of a database made before it."""
+"""What only the SQLite store has: a group too big for one statement, the
+comments view replacing the table of a database made before it, and the
+event log of such a database kept as it was made."""
 
 from __future__ import annotations
 
@@ -63,3 +64,30 @@ async def test_a_database_made_with_a_comments_table_reads_comments_from_its_eve
             "SELECT type, name FROM sqlite_master WHERE name LIKE 'comment%' ORDER BY name"
         ).fetchall()
     assert kinds == [("view", "comments")]
+
+
+async def test_a_database_made_with_a_without_rowid_event_log_is_read_and_written(tmp_path):
+    path = str(tmp_path / "old.db")
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE events (post_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+            " kind TEXT NOT NULL, comment_seq INTEGER NOT NULL, user_id TEXT NOT NULL,"
+            " username TEXT NOT NULL, body TEXT, created_at INTEGER NOT NULL,"
+            " at INTEGER NOT NULL, actor_id TEXT NOT NULL, flag TEXT,"
+            " hidden INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (post_id, seq)) WITHOUT ROWID"
+        )
+    store = SqliteCommentStore(path)
+    await store.open()
+    first, later = said("v", 1), said("v", 3, author="u2")
+    change = edited(2, first, "changed")
+    await store.append_events([first, change, later])
+    with pytest.raises(SequenceConflict):
+        await store.append_events([said("v", 3)])
+    assert await store.last_seq("v") == 3
+    assert await store.events_after("v", 0, 10) == [first, change, later]
+    assert await store.comment("v", 1) == record(first, change)
+    assert await store.comments_by("u2", 0, 10) == [record(later)]
+    await store.aclose()
+    with sqlite3.connect(path) as conn:
+        (ddl,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'events'").fetchone()
+    assert ddl.endswith("WITHOUT ROWID")
