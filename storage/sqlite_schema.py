@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS users (
 -- A rowid table: a group commit appends its rows to the table's last pages,
 -- and the key's index and events_by_user take small entries (their columns
 -- and the rowid). WITHOUT ROWID kept each whole row in its room's page of the
--- key, and events_by_user's entries carried the key: a third more CPU an
+-- key, and events_by_user's entries carried the key: ~40 % more CPU an
 -- insert (docs/performance.md, change AF). A database made with that table
 -- keeps it: the same columns, key and queries.
 CREATE TABLE IF NOT EXISTS events (
