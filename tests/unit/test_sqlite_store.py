@@ -1,6 +1,6 @@
 """What only the SQLite store has: a group too big for one statement, the
 comments view replacing the table of a database made before it, and the
-event log of such a database kept as it was made."""
+event log of a database made before it became a rowid table, kept as it was."""
 
 from __future__ import annotations
 
@@ -76,18 +76,22 @@ async def test_a_database_made_with_a_without_rowid_event_log_is_read_and_writte
             " at INTEGER NOT NULL, actor_id TEXT NOT NULL, flag TEXT,"
             " hidden INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (post_id, seq)) WITHOUT ROWID"
         )
-    store = SqliteCommentStore(path)
-    await store.open()
-    first, later = said("v", 1), said("v", 3, author="u2")
+    old = SqliteCommentStore(path)
+    await old.open()
+    first = said("v", 1)
     change = edited(2, first, "changed")
-    await store.append_events([first, change, later])
+    later = said("v", 3, author="u2")
+
+    await old.append_events([first, change, later])
     with pytest.raises(SequenceConflict):
-        await store.append_events([said("v", 3)])
-    assert await store.last_seq("v") == 3
-    assert await store.events_after("v", 0, 10) == [first, change, later]
-    assert await store.comment("v", 1) == record(first, change)
-    assert await store.comments_by("u2", 0, 10) == [record(later)]
-    await store.aclose()
+        await old.append_events([said("v", 3)])
+
+    assert await old.last_seq("v") == 3
+    assert await old.events_after("v", 0, 10) == [first, change, later]
+    assert await old.comment("v", 1) == record(first, change)
+    assert await old.comments_before("v", None, 10) == [record(later), record(first, change)]
+    assert await old.comments_by("u2", 0, 10) == [record(later)]
+    await old.aclose()
     with sqlite3.connect(path) as conn:
         (ddl,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'events'").fetchone()
     assert ddl.endswith("WITHOUT ROWID")
