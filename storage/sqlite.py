@@ -174,8 +174,8 @@ class SqliteCommentStore(SqliteModeration):
         if not events:
             return
         rows = [value for event in events for value in event_row(event)]
-        inline = self._inline if len(rows) <= self._max_values else None
-        if inline is not None and inline.insert(rows, len(events)):
+        fits = len(rows) <= self._max_values  # one statement: the inline writer's only form
+        if fits and self._inline is not None and self._inline.insert(rows, len(events)):
             return
 
         def write(conn: sqlite3.Connection) -> None:
