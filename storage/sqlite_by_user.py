@@ -20,10 +20,11 @@ change AF) keeps the index it was made with.
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 
 from storage.model import EventKind
 from storage.sqlite_schema import COMMENT_COLUMNS
-from storage.sqlite_tx import immediate
+from storage.sqlite_tx import immediate, read
 
 BY_USER = """
 CREATE TABLE IF NOT EXISTS by_user (
@@ -51,7 +52,7 @@ CREATE INDEX IF NOT EXISTS events_by_user ON events (user_id, created_at)
 COMMENTS_BY = (
     "WITH found (post_id, seq) AS ("
     " SELECT post_id, seq FROM by_user WHERE user_id = :user AND created_at >= :since"
-    " UNION ALL"
+    " UNION"
     " SELECT post_id, seq FROM events WHERE rowid > (SELECT upto FROM by_user_upto)"
     f" AND kind = '{_COMMENT}' AND user_id = :user AND created_at >= :since)"
     f" SELECT {', '.join('c.' + column for column in COMMENT_COLUMNS.split(', '))}"
@@ -69,18 +70,52 @@ def has_rowid_log(conn: sqlite3.Connection) -> bool:
     return not ddl.rstrip().upper().endswith("WITHOUT ROWID")
 
 
-def index_step(conn: sqlite3.Connection, most: int) -> bool:
-    """Index up to ``most`` events past ``by_user_upto``; whether more are left."""
-    with immediate(conn):
+@dataclass(frozen=True)
+class Step:
+    """The entries of the events after ``upto`` up to ``end`` (``top`` the log's last)."""
+
+    upto: int
+    end: int
+    top: int
+    entries: list[tuple]
+
+    @property
+    def more(self) -> bool:
+        return self.end < self.top
+
+
+def next_step(conn: sqlite3.Connection, most: int) -> Step:
+    """Up to ``most`` events past ``by_user_upto``, their entries in the
+    index's order. A read: every row up to the log's last is committed (a
+    write under way gets larger rowids)."""
+    with read(conn):
         (upto,) = conn.execute("SELECT upto FROM by_user_upto").fetchone()
         (top,) = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM events").fetchone()
         end = min(top, upto + most)
-        conn.execute(
-            "INSERT INTO by_user (user_id, created_at, post_id, seq)"
-            " SELECT user_id, created_at, post_id, seq FROM events"
+        entries = conn.execute(
+            "SELECT user_id, created_at, post_id, seq FROM events"
             f" WHERE rowid > ? AND rowid <= ? AND kind = '{_COMMENT}'"
             " ORDER BY user_id, created_at, post_id, seq",
             (upto, end),
+        ).fetchall()
+    return Step(upto, end, top, entries)
+
+
+def add_entries(conn: sqlite3.Connection, entries: list[tuple]) -> None:
+    """A slice of a step's entries, in one transaction. One step's slices are
+    many transactions, so that the group commits go in between; until the
+    step ends, ``comments_by`` may find a comment both here and past
+    ``upto``, and another process may add the same entries."""
+    with immediate(conn):
+        conn.executemany(
+            "INSERT OR IGNORE INTO by_user (user_id, created_at, post_id, seq)"
+            " VALUES (?, ?, ?, ?)",
+            entries,
         )
-        conn.execute("UPDATE by_user_upto SET upto = ?", (end,))
-    return end < top
+
+
+def end_step(conn: sqlite3.Connection, step: Step) -> None:
+    """Every entry of the step is in: ``upto`` moves to its end (never back,
+    should another process have gone further)."""
+    with immediate(conn):
+        conn.execute("UPDATE by_user_upto SET upto = MAX(upto, ?)", (step.end,))
