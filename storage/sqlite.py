@@ -13,19 +13,15 @@ Every statement is parameterized.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import parse_qs
 
 from livecomments.errors import Conflict, StoreUnavailable
 from livecomments.settings import SettingsError
-from storage import sqlite_by_user
 from storage.model import CommentRecord, Role, RoomEvent, UserRecord
 from storage.sqlite_inline import InlineWriter
 from storage.sqlite_moderation import SqliteModeration
@@ -45,17 +41,6 @@ from storage.sqlite_tx import immediate
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
-# Events written between steps of the index by user, the most one step takes
-# (a database made before it catches up in steps of that many), and the
-# entries one transaction adds. In S4 (100 rooms, 1,000 users) a step of
-# 5,000 entries changes ~1,000 pages of the index, one a user, in ~15 ms:
-# in slices of 500 no group commit waits more than a few ms for it
-# (docs/performance.md, change AG).
-INDEX_EVERY = 5_000
-INDEX_MOST = 20_000
-INDEX_SLICE = 500
-
-log = logging.getLogger(__name__)
 
 
 class SqliteCommentStore(SqliteModeration):
@@ -66,11 +51,6 @@ class SqliteCommentStore(SqliteModeration):
         self._inline: InlineWriter | None = None
         # Values one INSERT may carry (whole events), from SQLite's limit once open.
         self._max_values = EVENT_FIELDS
-        # Whether the event log is a rowid table, indexed by user in steps.
-        self._rowid_log = True
-        # A step is due at the first write: a database may have events to catch up.
-        self._unindexed = INDEX_EVERY
-        self._indexing: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
 
     @classmethod
@@ -108,9 +88,6 @@ class SqliteCommentStore(SqliteModeration):
             conn.execute("PRAGMA synchronous = NORMAL")
             _retire_comments_table(conn)
             conn.executescript(SCHEMA)
-            self._rowid_log = sqlite_by_user.has_rowid_log(conn)
-            conn.executescript(sqlite_by_user.BY_USER if self._rowid_log
-                               else sqlite_by_user.WITHOUT_ROWID_INDEX)
             limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
             self._max_values = limit - limit % EVENT_FIELDS
             # A second connection to ":memory:" or "" (a temporary database)
@@ -127,10 +104,6 @@ class SqliteCommentStore(SqliteModeration):
     async def aclose(self) -> None:
         if self._conn is None:
             return
-        if self._indexing is not None:
-            self._indexing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._indexing
         if self._inline is not None:
             self._inline.close()
             self._inline = None
@@ -202,30 +175,20 @@ class SqliteCommentStore(SqliteModeration):
             return
         rows = [value for event in events for value in event_row(event)]
         fits = len(rows) <= self._max_values  # one statement: the inline writer's only form
-        if not (fits and self._inline is not None and self._inline.insert(rows, len(events))):
-            await self._run(partial(_write, rows, self._max_values))
-        self._unindexed += len(events)
-        if self._rowid_log and self._unindexed >= INDEX_EVERY and (
-                self._indexing is None or self._indexing.done()):
-            self._unindexed = 0
-            self._indexing = asyncio.create_task(self._index_by_user())
+        if fits and self._inline is not None and self._inline.insert(rows, len(events)):
+            return
 
-    async def _index_by_user(self) -> None:
-        """Steps of the index by user on the store's thread, a slice of
-        ``INDEX_SLICE`` entries a call, so that the writes queued meanwhile
-        go in between."""
-        try:
-            more = True
-            while more:
-                step = await self._run(partial(sqlite_by_user.next_step, most=INDEX_MOST))
-                for i in range(0, len(step.entries), INDEX_SLICE):
-                    entries = step.entries[i:i + INDEX_SLICE]
-                    await self._run(partial(sqlite_by_user.add_entries, entries=entries))
-                await self._run(partial(sqlite_by_user.end_step, step=step))
-                more = step.more
-        except StoreUnavailable as exc:
-            # The events are written; the next step indexes them.
-            log.warning("indexing comments by user failed, to be tried again: %s", exc)
+        def write(conn: sqlite3.Connection) -> None:
+            step = self._max_values
+            chunks = [rows[i:i + step] for i in range(0, len(rows), step)]
+            if len(chunks) == 1:
+                insert_events(conn, chunks[0])
+                return
+            with immediate(conn):
+                for chunk in chunks:
+                    insert_events(conn, chunk)
+
+        await self._run(write)
 
     async def last_seq(self, post_id: str) -> int:
         row = await self._run(
@@ -267,17 +230,6 @@ class SqliteCommentStore(SqliteModeration):
             ).fetchone()
         )
         return comment_from_row(row) if row else None
-
-
-def _write(rows: list, step: int, conn: sqlite3.Connection) -> None:
-    """A group's rows in one statement, or in a transaction of several."""
-    chunks = [rows[i:i + step] for i in range(0, len(rows), step)]
-    if len(chunks) == 1:
-        insert_events(conn, chunks[0])
-        return
-    with immediate(conn):
-        for chunk in chunks:
-            insert_events(conn, chunk)
 
 
 def _retire_comments_table(conn: sqlite3.Connection) -> None:

@@ -8,8 +8,7 @@ from typing import Any
 
 from livecomments.errors import Conflict
 from storage.model import Action, CommentRecord, QueueItem, Restriction, RestrictionKind, Strike
-from storage.sqlite_by_user import COMMENTS_BY, COMMENTS_BY_WITHOUT_ROWID
-from storage.sqlite_schema import comment_from_row
+from storage.sqlite_schema import COMMENT_COLUMNS, comment_from_row
 from storage.sqlite_tx import immediate
 
 _FAR = 2**62
@@ -19,7 +18,6 @@ class SqliteModeration:
     """Mixed into ``SqliteCommentStore``; ``_run`` runs on its one thread."""
 
     _run: Callable[..., Any]
-    _rowid_log: bool
 
     async def add_strike(self, strike: Strike, username: str) -> None:
         def write(conn: sqlite3.Connection) -> None:
@@ -148,10 +146,11 @@ class SqliteModeration:
         return [Action(*row) for row in rows]
 
     async def comments_by(self, user_id: str, since_ms: int, limit: int) -> list[CommentRecord]:
-        query = COMMENTS_BY if self._rowid_log else COMMENTS_BY_WITHOUT_ROWID
         rows = await self._run(
             lambda c: c.execute(
-                query, {"user": user_id, "since": since_ms, "limit": limit}
+                f"SELECT {COMMENT_COLUMNS} FROM comments WHERE user_id = ? AND created_at >= ?"
+                " AND deleted = 0 AND hidden = 0 ORDER BY created_at DESC LIMIT ?",
+                (user_id, since_ms, limit),
             ).fetchall()
         )
         return [comment_from_row(row) for row in rows]

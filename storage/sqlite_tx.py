@@ -1,4 +1,4 @@
-"""The SQLite store's transactions, shared by its modules."""
+"""The SQLite store's write transaction, shared by its two halves."""
 
 from __future__ import annotations
 
@@ -18,13 +18,3 @@ def immediate(conn: sqlite3.Connection) -> Iterator[None]:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-
-
-@contextmanager
-def read(conn: sqlite3.Connection) -> Iterator[None]:
-    """A read transaction: its statements see one snapshot."""
-    conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        conn.execute("COMMIT")
