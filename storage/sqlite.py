@@ -4,7 +4,9 @@ One connection per process, used only from one dedicated thread, so that the
 event loop never blocks on disk or on another writer, and SQLite never sees two
 threads on one connection. A room host's group commits are the exception:
 they run on the event loop's thread when they need not wait (see
-``storage/sqlite_inline.py``). WAL lets the room hosts and the Serve replicas,
+``storage/sqlite_inline.py``), and the index by user, which has a file, a
+thread and a connection of its own (``storage/sqlite_by_user.py``). WAL lets
+the room hosts and the Serve replicas,
 each its own process, read while one of them writes; ``busy_timeout`` queues
 writers.
 Every statement is parameterized.
@@ -16,12 +18,14 @@ import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import parse_qs
 
 from livecomments.errors import Conflict, StoreUnavailable
 from livecomments.settings import SettingsError
+from storage import sqlite_by_user
 from storage.model import CommentRecord, Role, RoomEvent, UserRecord
 from storage.sqlite_inline import InlineWriter
 from storage.sqlite_moderation import SqliteModeration
@@ -37,7 +41,7 @@ from storage.sqlite_schema import (
     insert_events,
     user_from_row,
 )
-from storage.sqlite_tx import immediate
+from storage.sqlite_tx import immediate, on_thread
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
@@ -49,6 +53,8 @@ class SqliteCommentStore(SqliteModeration):
         self._busy_timeout_ms = busy_timeout_ms
         self._conn: sqlite3.Connection | None = None
         self._inline: InlineWriter | None = None
+        # The index by user in a file of its own (None: in the log).
+        self._by_user: sqlite_by_user.ByUserIndex | None = None
         # Values one INSERT may carry (whole events), from SQLite's limit once open.
         self._max_values = EVENT_FIELDS
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
@@ -68,15 +74,7 @@ class SqliteCommentStore(SqliteModeration):
         return cls(path, busy)
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def call() -> T:
-            if self._conn is None:
-                raise StoreUnavailable("the store is not open")
-            try:
-                return fn(self._conn)
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"sqlite: {exc}") from exc
-
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        return await on_thread(self._executor, lambda: self._conn, fn, "the store")
 
     async def open(self) -> None:
         def connect() -> None:
@@ -88,6 +86,13 @@ class SqliteCommentStore(SqliteModeration):
             conn.execute("PRAGMA synchronous = NORMAL")
             _retire_comments_table(conn)
             conn.executescript(SCHEMA)
+            apart = sqlite_by_user.indexed_apart(conn, self._path)
+            conn.executescript(sqlite_by_user.NOT_IN_THE_LOG if apart
+                               else sqlite_by_user.IN_THE_LOG)
+            if apart:
+                self._by_user = sqlite_by_user.ByUserIndex(
+                    self._path, self._busy_timeout_ms,
+                    sqlite_by_user.INDEX_EVERY, sqlite_by_user.INDEX_MOST)
             limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
             self._max_values = limit - limit % EVENT_FIELDS
             # A second connection to ":memory:" or "" (a temporary database)
@@ -100,10 +105,15 @@ class SqliteCommentStore(SqliteModeration):
             await asyncio.get_running_loop().run_in_executor(self._executor, connect)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"sqlite: cannot open {self._path}: {exc}") from exc
+        if self._by_user is not None:
+            await self._by_user.open()
 
     async def aclose(self) -> None:
         if self._conn is None:
             return
+        if self._by_user is not None:
+            await self._by_user.aclose()
+            self._by_user = None
         if self._inline is not None:
             self._inline.close()
             self._inline = None
@@ -175,20 +185,10 @@ class SqliteCommentStore(SqliteModeration):
             return
         rows = [value for event in events for value in event_row(event)]
         fits = len(rows) <= self._max_values  # one statement: the inline writer's only form
-        if fits and self._inline is not None and self._inline.insert(rows, len(events)):
-            return
-
-        def write(conn: sqlite3.Connection) -> None:
-            step = self._max_values
-            chunks = [rows[i:i + step] for i in range(0, len(rows), step)]
-            if len(chunks) == 1:
-                insert_events(conn, chunks[0])
-                return
-            with immediate(conn):
-                for chunk in chunks:
-                    insert_events(conn, chunk)
-
-        await self._run(write)
+        if not (fits and self._inline is not None and self._inline.insert(rows, len(events))):
+            await self._run(partial(_write, rows, self._max_values))
+        if self._by_user is not None:
+            self._by_user.wrote(len(events))
 
     async def last_seq(self, post_id: str) -> int:
         row = await self._run(
@@ -230,6 +230,17 @@ class SqliteCommentStore(SqliteModeration):
             ).fetchone()
         )
         return comment_from_row(row) if row else None
+
+
+def _write(rows: list, step: int, conn: sqlite3.Connection) -> None:
+    """A group's rows in one statement, or in a transaction of several."""
+    chunks = [rows[i:i + step] for i in range(0, len(rows), step)]
+    if len(chunks) == 1:
+        insert_events(conn, chunks[0])
+        return
+    with immediate(conn):
+        for chunk in chunks:
+            insert_events(conn, chunk)
 
 
 def _retire_comments_table(conn: sqlite3.Connection) -> None:

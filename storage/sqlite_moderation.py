@@ -8,6 +8,7 @@ from typing import Any
 
 from livecomments.errors import Conflict
 from storage.model import Action, CommentRecord, QueueItem, Restriction, RestrictionKind, Strike
+from storage.sqlite_by_user import ByUserIndex
 from storage.sqlite_schema import COMMENT_COLUMNS, comment_from_row
 from storage.sqlite_tx import immediate
 
@@ -18,6 +19,7 @@ class SqliteModeration:
     """Mixed into ``SqliteCommentStore``; ``_run`` runs on its one thread."""
 
     _run: Callable[..., Any]
+    _by_user: ByUserIndex | None
 
     async def add_strike(self, strike: Strike, username: str) -> None:
         def write(conn: sqlite3.Connection) -> None:
@@ -146,6 +148,9 @@ class SqliteModeration:
         return [Action(*row) for row in rows]
 
     async def comments_by(self, user_id: str, since_ms: int, limit: int) -> list[CommentRecord]:
+        if self._by_user is not None:
+            return [comment_from_row(row)
+                    for row in await self._by_user.comments_by(user_id, since_ms, limit)]
         rows = await self._run(
             lambda c: c.execute(
                 f"SELECT {COMMENT_COLUMNS} FROM comments WHERE user_id = ? AND created_at >= ?"

@@ -16,13 +16,14 @@ CREATE TABLE IF NOT EXISTS users (
     created_at INTEGER NOT NULL
 );
 -- A rowid table: a group commit appends its rows to the table's last pages,
--- and the key's index and events_by_user take small entries (their columns
--- and the rowid). WITHOUT ROWID kept each whole row in its room's leaves of
--- the key, and events_by_user's entries carried the key: ~40 % more CPU for
--- the INSERT alone in a micro-benchmark, 7 % more for the room host in S4.
--- Reading a room's events back now costs ~2x: its rows are spread over the
--- table (docs/performance.md, change AF). A database made with that table
--- keeps it: the same columns, key and queries.
+-- and the key's index takes small entries (its columns and the rowid).
+-- WITHOUT ROWID kept each whole row in its room's leaves of the key, and the
+-- index by user's entries carried the key: ~40 % more CPU for the INSERT
+-- alone in a micro-benchmark, 7 % more for the room host in S4. Reading a
+-- room's events back now costs ~2x: its rows are spread over the table
+-- (docs/performance.md, change AF). A database made with that table keeps
+-- it: the same columns, key and queries, and its index by user in the log
+-- (storage/sqlite_by_user.py).
 CREATE TABLE IF NOT EXISTS events (
     post_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -116,16 +117,14 @@ def _change(column: str, kind: EventKind, latest: bool = False) -> str:
 
 
 # A comment is its event in the log, with its latest edit and its deletion, if
-# any: a group commit writes each comment once, into ``events``, and the
-# indexes it updates are the key's and ``events_by_user`` (for
-# ``comments_by``); edits and deletions, rare, are all ``events_changes``
-# holds. The view's subqueries name that index, or SQLite, without
+# any: a group commit writes each comment once, into ``events``, and the only
+# index it updates is the key's (``comments_by`` has its own, in a file of
+# its own: storage/sqlite_by_user.py); edits and deletions, rare, are all
+# ``events_changes`` holds. The view's subqueries name that index, or SQLite, without
 # statistics, scans the room's events instead, and repeat its ``WHERE``,
 # which is how SQLite knows it may use it. (They sort a comment's few edits
 # to find the latest: the index's entries end in the rowid, not ``seq``.)
 _COMMENTS_VIEW = f"""
-CREATE INDEX IF NOT EXISTS events_by_user ON events (user_id, created_at)
-    WHERE kind = '{_COMMENT}';
 CREATE INDEX IF NOT EXISTS events_changes ON events (post_id, comment_seq)
     WHERE kind != '{_COMMENT}';
 CREATE VIEW IF NOT EXISTS comments ({COMMENT_COLUMNS}) AS

@@ -1,10 +1,17 @@
-"""The SQLite store's write transaction, shared by its two halves."""
+"""The SQLite store's write transaction and its calls to a connection's thread."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import TypeVar
+
+from livecomments.errors import StoreUnavailable
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -18,3 +25,20 @@ def immediate(conn: sqlite3.Connection) -> Iterator[None]:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+async def on_thread(executor: ThreadPoolExecutor,
+                    connection: Callable[[], sqlite3.Connection | None],
+                    fn: Callable[[sqlite3.Connection], T], what: str) -> T:
+    """``fn`` run with ``connection()`` on ``executor``'s one thread (the
+    connection's only one); SQLite's errors are ``StoreUnavailable``."""
+    def call() -> T:
+        conn = connection()
+        if conn is None:
+            raise StoreUnavailable(f"{what} is not open")
+        try:
+            return fn(conn)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"sqlite ({what}): {exc}") from exc
+
+    return await asyncio.get_running_loop().run_in_executor(executor, call)
