@@ -2,13 +2,12 @@
 
 One connection per process, used only from one dedicated thread, so that the
 event loop never blocks on disk or on another writer, and SQLite never sees two
-threads on one connection. A room host's group commits are the exception:
-they run on the event loop's thread when they need not wait (see
-``storage/sqlite_inline.py``), and the index by user, which has a file, a
-thread and a connection of its own (``storage/sqlite_by_user.py``). WAL lets
-the room hosts and the Serve replicas,
-each its own process, read while one of them writes; ``busy_timeout`` queues
-writers.
+threads on one connection. Two exceptions: a room host's group commits run on
+the event loop's thread when they need not wait (``storage/sqlite_inline.py``),
+and the index by user has a file, a thread and a connection of its own
+(``storage/sqlite_by_user.py``). WAL lets the room hosts and the Serve
+replicas, each its own process, read while one of them writes;
+``busy_timeout`` queues writers.
 Every statement is parameterized.
 """
 

@@ -120,9 +120,9 @@ def _change(column: str, kind: EventKind, latest: bool = False) -> str:
 # any: a group commit writes each comment once, into ``events``, and the only
 # index it updates is the key's (``comments_by`` has its own, in a file of
 # its own: storage/sqlite_by_user.py); edits and deletions, rare, are all
-# ``events_changes`` holds. The view's subqueries name that index, or SQLite, without
-# statistics, scans the room's events instead, and repeat its ``WHERE``,
-# which is how SQLite knows it may use it. (They sort a comment's few edits
+# ``events_changes`` holds. The view's subqueries name that index, or
+# SQLite, without statistics, scans the room's events instead, and repeat
+# its ``WHERE``, which is how SQLite knows it may use it. (They sort a comment's few edits
 # to find the latest: the index's entries end in the rowid, not ``seq``.)
 _COMMENTS_VIEW = f"""
 CREATE INDEX IF NOT EXISTS events_changes ON events (post_id, comment_seq)
