@@ -13,16 +13,14 @@ Every statement is parameterized.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import parse_qs
 
-from livecomments.errors import Conflict, StoreUnavailable
+from livecomments.errors import Conflict
 from livecomments.settings import SettingsError
 from storage import sqlite_by_user
 from storage.model import CommentRecord, Role, RoomEvent, UserRecord
@@ -40,7 +38,7 @@ from storage.sqlite_schema import (
     insert_events,
     user_from_row,
 )
-from storage.sqlite_tx import immediate, on_thread
+from storage.sqlite_tx import OwnThread, immediate
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
@@ -50,13 +48,12 @@ class SqliteCommentStore(SqliteModeration):
     def __init__(self, path: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self._path = path
         self._busy_timeout_ms = busy_timeout_ms
-        self._conn: sqlite3.Connection | None = None
+        self._db = OwnThread(path, "sqlite")
         self._inline: InlineWriter | None = None
         # The index by user in a file of its own (None: in the log).
         self._by_user: sqlite_by_user.ByUserIndex | None = None
         # Values one INSERT may carry (whole events), from SQLite's limit once open.
         self._max_values = EVENT_FIELDS
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
 
     @classmethod
     def from_url(cls, url: str) -> SqliteCommentStore:
@@ -73,10 +70,10 @@ class SqliteCommentStore(SqliteModeration):
         return cls(path, busy)
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await on_thread(self._executor, lambda: self._conn, fn, "the store")
+        return await self._db.run(fn)
 
     async def open(self) -> None:
-        def connect() -> None:
+        def connect() -> sqlite3.Connection:
             if self._path != ":memory:":
                 Path(self._path).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
@@ -98,17 +95,14 @@ class SqliteCommentStore(SqliteModeration):
             # would reach another database.
             if self._path not in ("", ":memory:"):
                 self._inline = InlineWriter(self._path)
-            self._conn = conn
+            return conn
 
-        try:
-            await asyncio.get_running_loop().run_in_executor(self._executor, connect)
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"sqlite: cannot open {self._path}: {exc}") from exc
+        await self._db.open(connect)
         if self._by_user is not None:
             await self._by_user.open()
 
     async def aclose(self) -> None:
-        if self._conn is None:
+        if not self._db.is_open:
             return
         if self._by_user is not None:
             await self._by_user.aclose()
@@ -116,14 +110,7 @@ class SqliteCommentStore(SqliteModeration):
         if self._inline is not None:
             self._inline.close()
             self._inline = None
-
-        def close() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-        await asyncio.get_running_loop().run_in_executor(self._executor, close)
-        self._executor.shutdown(wait=False)
+        await self._db.close()
 
     async def ping(self) -> None:
         await self._run(lambda c: c.execute("SELECT 1").fetchone())

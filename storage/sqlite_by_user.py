@@ -29,14 +29,12 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from livecomments.errors import StoreUnavailable
 from storage.model import EventKind
 from storage.sqlite_schema import COMMENT_COLUMNS
-from storage.sqlite_tx import on_thread
+from storage.sqlite_tx import OwnThread
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -106,32 +104,28 @@ class ByUserIndex:
         self._busy_timeout_ms = busy_timeout_ms
         self._every = every
         self._most = most
-        self._conn: sqlite3.Connection | None = None
+        self._db = OwnThread(self.path, "sqlite-by-user")
         self._unindexed = 0
         self._closing = False
         self._stepping: asyncio.Future[None] | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-by-user")
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await on_thread(self._executor, lambda: self._conn, fn, self.path)
+        return await self._db.run(fn)
 
     async def open(self) -> None:
         """Open (or make again) the file, and catch up with the log."""
-        def connect() -> None:
+        def connect() -> sqlite3.Connection:
             try:
-                self._conn = self._connect()
+                return self._connect()
             except sqlite3.DatabaseError as exc:
                 if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _DAMAGED:
                     raise
                 log.warning("%s is damaged (%s): making it again from the log", self.path, exc)
                 for suffix in ("", "-wal", "-shm"):
                     Path(self.path + suffix).unlink(missing_ok=True)
-                self._conn = self._connect()
+                return self._connect()
 
-        try:
-            await asyncio.get_running_loop().run_in_executor(self._executor, connect)
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"sqlite: cannot open {self.path}: {exc}") from exc
+        await self._db.open(connect)
         self.wrote(self._every)
 
     def _connect(self) -> sqlite3.Connection:
@@ -193,14 +187,7 @@ class ByUserIndex:
     async def aclose(self) -> None:
         self._closing = True
         await self.settled()
-
-        def close() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-        await asyncio.get_running_loop().run_in_executor(self._executor, close)
-        self._executor.shutdown(wait=False)
+        await self._db.close()
 
 
 def _say_if_failed(stepping: asyncio.Future[None]) -> None:

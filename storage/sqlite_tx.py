@@ -1,4 +1,4 @@
-"""The SQLite store's write transaction and its calls to a connection's thread."""
+"""The SQLite store's write transaction, and a connection on a thread of its own."""
 
 from __future__ import annotations
 
@@ -27,18 +27,50 @@ def immediate(conn: sqlite3.Connection) -> Iterator[None]:
         raise
 
 
-async def on_thread(executor: ThreadPoolExecutor,
-                    connection: Callable[[], sqlite3.Connection | None],
-                    fn: Callable[[sqlite3.Connection], T], what: str) -> T:
-    """``fn`` run with ``connection()`` on ``executor``'s one thread (the
-    connection's only one); SQLite's errors are ``StoreUnavailable``."""
-    def call() -> T:
-        conn = connection()
-        if conn is None:
-            raise StoreUnavailable(f"{what} is not open")
-        try:
-            return fn(conn)
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"sqlite ({what}): {exc}") from exc
 
-    return await asyncio.get_running_loop().run_in_executor(executor, call)
+class OwnThread:
+    """A connection used only from a thread of its own: opened, called and
+    closed there (SQLite never sees two threads on one connection)."""
+
+    def __init__(self, what: str, thread_name: str) -> None:
+        self._what = what
+        self._conn: sqlite3.Connection | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread_name)
+
+    @property
+    def is_open(self) -> bool:
+        return self._conn is not None
+
+    async def open(self, connect: Callable[[], sqlite3.Connection]) -> None:
+        """The connection ``connect()`` makes on the thread."""
+        def call() -> None:
+            self._conn = connect()
+
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"sqlite: cannot open {self._what}: {exc}") from exc
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """``fn`` with the connection, on the thread; SQLite's errors are
+        ``StoreUnavailable``."""
+        def call() -> T:
+            if self._conn is None:
+                raise StoreUnavailable(f"{self._what} is not open")
+            try:
+                return fn(self._conn)
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"sqlite ({self._what}): {exc}") from exc
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def close(self) -> None:
+        """Close the connection after the calls already asked for, and let
+        the thread go."""
+        def call() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        self._executor.shutdown(wait=False)
