@@ -6,7 +6,7 @@ group's authors are many), and the group commits that followed waited for
 those pages. Kept in steps in the same database (change AG) it held the
 write lock ~15 ms a step instead. So the index lives in ``<database>-by_user``,
 with its own lock, written by its own thread on its own connection, which
-attaches the event log to read it (docs/performance.md, change AJ).
+attaches the event log to read it (docs/performance/s4-store.md, change AJ).
 
 ``by_user`` holds the comments of the events up to the rowid in
 ``by_user_upto``. A step brings it up to date, ``most`` events at a time, in
