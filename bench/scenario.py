@@ -53,15 +53,16 @@ def _users(url: str, count: int) -> list[str]:
     return tokens
 
 
-def _warm_up(url: str, token: str, videos: list[str]) -> None:
-    """One comment to each video before any viewer connects: rooms open and
-    every code path has run once, so the first measured comment is not also
-    the first one the service ever handled (viewers start from now and never
-    see these)."""
-    with httpx.Client(base_url=url, timeout=60,
-                      headers={"Authorization": f"Bearer {token}"}) as client:
-        for video in videos:
-            client.post(f"/api/posts/{video}/comments", json={"comment": "warm-up"})
+def _warm_up(server: Server, token: str, videos: list[str]) -> None:
+    """One comment to each video through each replica before any viewer
+    connects: rooms open, and every replica has run every code path once and
+    found every room, so the first measured comment is not also the first one
+    its replica handled (viewers start from now and never see these)."""
+    for url in server.replica_urls:
+        with httpx.Client(base_url=url, timeout=60,
+                          headers={"Authorization": f"Bearer {token}"}) as client:
+            for video in videos:
+                client.post(f"/api/posts/{video}/comments", json={"comment": "warm-up"})
 
 
 def progress(text: str) -> None:
@@ -77,7 +78,7 @@ def run(server: Server, load: Load, label: str = "") -> dict:
     progress(f"{label} registering {load.users} users")
     tokens = _users(server.url, load.users)
     progress(f"{label} warming up {load.videos} videos")
-    _warm_up(server.url, tokens[0], videos)
+    _warm_up(server, tokens[0], videos)
     assignments = [(video, v * load.viewers_per_video + i) for v, video in enumerate(videos)
                    for i in range(load.viewers_per_video)]
     chunks = [assignments[n::load.client_processes] for n in range(load.client_processes)]

@@ -53,6 +53,11 @@ class Server:
         host, port = self.url.removeprefix("http://").split(":")
         return host, int(port)
 
+    @property
+    def replica_urls(self) -> list[str]:
+        host, port = self.host_port
+        return [f"http://{host}:{port + replica}" for replica in range(self.ports)]
+
     def processes(self) -> list[psutil.Process]:
         if self.root_pid is None:
             return []
@@ -131,15 +136,16 @@ def start_livecomments(port: int, replicas: int = 1) -> Server:
     log = open(os.path.join(data.name, "serve.log"), "w")
     process = subprocess.Popen([sys.executable, "-m", "livecomments.cli", "serve"], env=env,
                                stdout=log, stderr=subprocess.STDOUT)
+    server = Server("livecomments", f"http://127.0.0.1:{port}", process, process.pid, replicas,
+                    data)
     try:
-        for replica in range(replicas):
-            _wait_healthy(f"http://127.0.0.1:{port + replica}", process)
+        for url in server.replica_urls:
+            _wait_healthy(url, process)
     except RuntimeError:
         log.close()
         sys.stderr.write(open(log.name).read()[-3000:])
         raise
-    return Server("livecomments", f"http://127.0.0.1:{port}", process, process.pid, replicas,
-                  data)
+    return server
 
 
 def start_reference(port: int) -> Server:

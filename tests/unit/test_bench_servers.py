@@ -35,3 +35,11 @@ def test_stop_leaves_no_process_of_the_tree(monkeypatch):
         parent.stdout.close()
         if child.is_running():
             child.kill()
+
+
+def test_replicas_are_reached_on_consecutive_ports():
+    server = servers.Server("livecomments", "http://127.0.0.1:8000", ports=3)
+    assert server.replica_urls == [
+        "http://127.0.0.1:8000", "http://127.0.0.1:8001", "http://127.0.0.1:8002"]
+    assert servers.running("http://10.0.0.5:9000/", None).replica_urls == [
+        "http://10.0.0.5:9000"]
