@@ -21,9 +21,9 @@ CREATE TABLE IF NOT EXISTS users (
 -- index by user's entries carried the key: ~40 % more CPU for the INSERT
 -- alone in a micro-benchmark, 7 % more for the room host in S4. Reading a
 -- room's events back now costs ~2x: its rows are spread over the table
--- (docs/performance/s4-store.md, change AF). A database made with that table keeps
--- it: the same columns, key and queries, and its index by user in the log
--- (storage/sqlite_by_user.py).
+-- (docs/performance/s4-store.md, change AF). A database made with that
+-- table keeps it: the same columns, key and queries, and its index by user
+-- in the log (storage/sqlite_by_user.py).
 CREATE TABLE IF NOT EXISTS events (
     post_id TEXT NOT NULL,
     seq INTEGER NOT NULL,

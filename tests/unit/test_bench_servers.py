@@ -1,4 +1,5 @@
-"""The benchmark stops a server's whole process tree before the next run."""
+"""The benchmark's servers: each run stops a server's whole process tree
+before the next, and reaches each replica on its own port."""
 
 from __future__ import annotations
 
