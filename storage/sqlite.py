@@ -38,7 +38,7 @@ from storage.sqlite_schema import (
     insert_events,
     user_from_row,
 )
-from storage.sqlite_tx import OwnThread, immediate
+from storage.sqlite_tx import OwnThread, immediate, open_wal, shared
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
@@ -76,10 +76,7 @@ class SqliteCommentStore(SqliteModeration):
         def connect() -> sqlite3.Connection:
             if self._path != ":memory:":
                 Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            conn = open_wal(self._path, self._busy_timeout_ms)
             _retire_comments_table(conn)
             conn.executescript(SCHEMA)
             apart = sqlite_by_user.indexed_apart(conn, self._path)
@@ -91,9 +88,7 @@ class SqliteCommentStore(SqliteModeration):
                     sqlite_by_user.INDEX_EVERY, sqlite_by_user.INDEX_MOST)
             limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
             self._max_values = limit - limit % EVENT_FIELDS
-            # A second connection to ":memory:" or "" (a temporary database)
-            # would reach another database.
-            if self._path not in ("", ":memory:"):
+            if shared(self._path):
                 self._inline = InlineWriter(self._path)
             return conn
 

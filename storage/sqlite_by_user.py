@@ -34,7 +34,7 @@ from typing import TypeVar
 
 from storage.model import EventKind
 from storage.sqlite_schema import COMMENT_COLUMNS
-from storage.sqlite_tx import OwnThread
+from storage.sqlite_tx import OwnThread, open_wal, shared
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def indexed_apart(conn: sqlite3.Connection, path: str) -> bool:
     """Whether the log at ``path`` (open on ``conn``) keeps its index by user
     in a file of its own: a rowid log on disk."""
     (ddl,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'events'").fetchone()
-    return path not in ("", ":memory:") and not ddl.rstrip().upper().endswith("WITHOUT ROWID")
+    return shared(path) and not ddl.rstrip().upper().endswith("WITHOUT ROWID")
 
 
 class ByUserIndex:
@@ -129,11 +129,8 @@ class ByUserIndex:
         self.wrote(self._every)
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn = open_wal(self.path, self._busy_timeout_ms)
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
             conn.executescript(SCHEMA)
             conn.execute("ATTACH DATABASE ? AS log", (self._log_path,))
         except BaseException:

@@ -1,4 +1,5 @@
-"""The SQLite store's write transaction, and a connection on a thread of its own."""
+"""The SQLite store's write transaction, how it opens a connection, and a
+connection on a thread of its own."""
 
 from __future__ import annotations
 
@@ -26,6 +27,27 @@ def immediate(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("ROLLBACK")
         raise
 
+
+def open_wal(path: str, busy_timeout_ms: int) -> sqlite3.Connection:
+    """A connection to ``path`` in WAL mode, synced only at checkpoints, that
+    waits up to ``busy_timeout_ms`` for another writer (for one thread at a
+    time, which need not be the one that made it)."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def shared(path: str) -> bool:
+    """Whether another connection to ``path`` reaches the same database: not
+    ``:memory:`` or ``""`` (a temporary database), which are each
+    connection's own."""
+    return path not in ("", ":memory:")
 
 
 class OwnThread:
