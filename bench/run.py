@@ -4,6 +4,7 @@
     livecomments bench s1 --runs 3 --json     # S1 rate sweep, three runs, JSON out
     livecomments bench custom --videos 10 --viewers 50 --rate 100 --duration 20
     livecomments bench s2 --url http://127.0.0.1:8000 --no-reference
+    livecomments bench s2 --nchan             # nginx + nchan as well (bench/nchan.py)
 
 Scenarios (the figures to reach are in docs/performance.md):
   s1  one video x 2,000 viewers, a rate sweep that stops at the first step whose
@@ -24,7 +25,7 @@ import subprocess
 import sys
 from dataclasses import replace
 
-from bench import servers
+from bench import nchan, servers
 from bench.scenario import Load, progress, run
 
 SCENARIOS = {
@@ -40,7 +41,7 @@ SCENARIOS = {
 }
 SWEEP = (1, 2, 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100)
 LATENCY_TARGET_MS = 200.0
-LIVECOMMENTS_PORT, REFERENCE_PORT = 8700, 8800
+LIVECOMMENTS_PORT, REFERENCE_PORT, NCHAN_PORT = 8700, 8800, 8900
 S5_ROOMS = 10_000
 
 
@@ -150,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="target a running livecomments instead of starting one")
     parser.add_argument("--pid", type=int, help="with --url: the root pid, to measure its CPU")
     parser.add_argument("--no-reference", action="store_true", help="skip the reference server")
+    parser.add_argument("--nchan", action="store_true",
+                        help="also run nginx + nchan, a pub/sub server in C (needs "
+                             f"`{nchan.INSTALL}`)")
     parser.add_argument("--runs", type=_count, default=1)
     parser.add_argument("--videos", type=_count)
     parser.add_argument("--viewers", type=_count, help="viewers per video")
@@ -192,6 +196,9 @@ def _load_report(args: argparse.Namespace) -> dict:
                     lambda: servers.start_livecomments(LIVECOMMENTS_PORT, load.replicas))]
     if not args.no_reference:
         targets.append(("reference", lambda: servers.start_reference(REFERENCE_PORT)))
+    if args.nchan:
+        nchan.nginx()  # before any run: say what to install, not fail after the others
+        targets.append(("nchan", lambda: servers.start_nchan(NCHAN_PORT)))
     for name, start in targets:
         report["runs"][name] = [
             _fresh(start, args.scenario, load, f"[{name} {n + 1}]", args.rates)
@@ -204,10 +211,12 @@ def _load_report(args: argparse.Namespace) -> dict:
                "front_rss_per_viewer_kb": _median(runs, "front_rss_per_viewer_kb")}
         for name, runs in report["runs"].items()
     }
-    ours, theirs = report["median"].get("livecomments"), report["median"].get("reference")
-    if ours and theirs and ours["deliveries_per_s"] and theirs["deliveries_per_s"]:
-        report["ratio_deliveries_per_s"] = round(
-            ours["deliveries_per_s"] / theirs["deliveries_per_s"], 2)
+    ours = report["median"].get("livecomments")
+    for other, key in (("reference", "ratio_deliveries_per_s"),
+                       ("nchan", "ratio_deliveries_per_s_to_nchan")):
+        theirs = report["median"].get(other)
+        if ours and theirs and ours["deliveries_per_s"] and theirs["deliveries_per_s"]:
+            report[key] = round(ours["deliveries_per_s"] / theirs["deliveries_per_s"], 2)
     return report
 
 

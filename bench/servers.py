@@ -1,5 +1,5 @@
-"""The servers under test: livecomments (started here, or already running) and
-the reference, each as a process tree whose CPU time and memory we can read."""
+"""The servers under test: livecomments (started here, or already running), the
+reference and nchan, each as a process tree whose CPU time and memory we can read."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import urllib.request
 from dataclasses import dataclass, field
 
 import psutil
+
+from bench import nchan
 
 START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 60.0
@@ -30,8 +32,8 @@ BENCH_ENV = {
 }
 
 
-def _role(server: str, is_root: bool, title: str) -> str:
-    if "ServeReplica" in title or (server == "reference" and is_root):
+def _role(server: str, title: str) -> str:
+    if "ServeReplica" in title or server != "livecomments":
         return "front"
     return "hosts" if "RoomHost" in title else "ray"
 
@@ -68,8 +70,8 @@ class Server:
             return []
 
     def cpu_seconds(self) -> dict[str, float]:
-        """CPU seconds so far by role: ``front`` (the Serve replicas, or the
-        reference's one process), ``hosts`` (room hosts) and ``ray`` (the
+        """CPU seconds so far by role: ``front`` (the Serve replicas, or every
+        process of the reference or nchan), ``hosts`` (room hosts) and ``ray`` (the
         rest of the tree: raylet, GCS, dashboard, controller, proxy)."""
         roles = {"front": 0.0, "hosts": 0.0, "ray": 0.0}
         for process in self.processes():
@@ -79,7 +81,7 @@ class Server:
             except psutil.Error:
                 continue
             used = times.user + times.system + times.children_user + times.children_system
-            roles[_role(self.name, process.pid == self.root_pid, title)] += used
+            roles[_role(self.name, title)] += used
         return roles
 
     def front_rss(self) -> int:
@@ -88,7 +90,7 @@ class Server:
         for process in self.processes():
             try:
                 title = " ".join(process.cmdline())
-                if _role(self.name, process.pid == self.root_pid, title) == "front":
+                if _role(self.name, title) == "front":
                     total += process.memory_info().rss
             except psutil.Error:
                 continue
@@ -154,6 +156,13 @@ def start_reference(port: int) -> Server:
     url = f"http://127.0.0.1:{port}"
     _wait_healthy(url, process)
     return Server("reference", url, process, process.pid)
+
+
+def start_nchan(port: int) -> Server:
+    process, prefix = nchan.start(port)
+    url = f"http://127.0.0.1:{port}"
+    _wait_healthy(url, process)
+    return Server("nchan", url, process, process.pid, _data=prefix)
 
 
 def running(url: str, pid: int | None, replicas: int = 1) -> Server:

@@ -46,6 +46,13 @@ def viewer_port(base_port: int, ports: int, post_id: str) -> int:
     return base_port + zlib.crc32(post_id.encode()) % ports
 
 
+def event_order(event_id: bytes) -> int:
+    """An event id as a number that grows with the stream: livecomments' and
+    the reference's sequence numbers, or nchan's ``<seconds>:<n-th that second>``."""
+    seconds, _, nth = event_id.partition(b":")
+    return int(seconds) * 1_000_000 + int(nth) if nth else int(seconds)
+
+
 class SseViewer(asyncio.Protocol):
     def __init__(self, request: bytes, tally: ViewerTally, announced: asyncio.Future) -> None:
         self.request = request
@@ -53,6 +60,7 @@ class SseViewer(asyncio.Protocol):
         self.announced = announced
         self.head = b""
         self.started = False
+        self.chunked = True
         self.raw = b""
         self.frames = b""
         self.last = 0
@@ -74,7 +82,11 @@ class SseViewer(asyncio.Protocol):
             if not self.head.startswith(b"HTTP/1.1 200"):
                 self.announced.set_exception(ConnectionError(self.head[:40].decode()))
                 return
+            self.chunked = b"transfer-encoding: chunked" in self.head[:end].lower()
             self.started, data, self.head = True, self.head[end + 4:], b""
+        if not self.chunked:  # nchan: the stream runs to the connection's end
+            self._frames(data)
+            return
         self.raw += data
         body = []
         while True:
@@ -93,15 +105,16 @@ class SseViewer(asyncio.Protocol):
         now = time.time()
         # sse-starlette (the reference) ends lines with CRLF, livecomments with LF.
         *frames, self.frames = (self.frames + data).replace(b"\r\n", b"\n").split(b"\n\n")
+        if frames and not self.announced.done():
+            # The first frame (livecomments' and the reference's viewer count,
+            # nchan's ": hi") says the server holds the stream.
+            self.announced.set_result(None)
         tally = self.tally
         for frame in frames:
-            if not self.announced.done() and b"event: viewers" in frame:
-                self.announced.set_result(None)
-                continue
             mark = frame.find(TEXT_MARK)
             if mark < 0 or not frame.startswith(b"id: "):
                 continue
-            seq = int(frame[4:frame.index(b"\n")])
+            seq = event_order(frame[4:frame.index(b"\n")])
             start = mark + len(TEXT_MARK)
             tally.latencies.append(now - float(frame[start:frame.index(b" ", start)]))
             tally.received += 1

@@ -1,5 +1,6 @@
 """The benchmark's servers: each run stops a server's whole process tree
-before the next, and reaches each replica on its own port."""
+before the next, and reaches each replica on its own port; nchan, when
+missing, names the packages to install."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import subprocess
 import sys
 
 import psutil
+import pytest
 
-from bench import servers
+from bench import nchan, servers
 
 # A parent that starts a child ignoring SIGTERM, says so, and waits; on
 # SIGTERM the parent dies and the child lives on, as a Ray worker can.
@@ -44,3 +46,9 @@ def test_replicas_are_reached_on_consecutive_ports():
         "http://127.0.0.1:8000", "http://127.0.0.1:8001", "http://127.0.0.1:8002"]
     assert servers.running("http://10.0.0.5:9000/", None).replica_urls == [
         "http://10.0.0.5:9000"]
+
+
+def test_nchan_without_its_module_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(nchan, "MODULE", "/nonexistent/ngx_nchan_module.so")
+    with pytest.raises(SystemExit, match="apt-get install nginx-light libnginx-mod-nchan"):
+        nchan.nginx()
