@@ -61,3 +61,11 @@ def test_a_refused_stream_fails_its_viewer(viewer):
     viewer.data_received(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
     with pytest.raises(ConnectionError):
         viewer.announced.result()
+
+
+def test_a_late_event_is_out_of_order_once_and_a_repeat_is_a_duplicate(viewer):
+    viewer.data_received(NCHAN_HEAD)
+    for event_id in [*range(1, 101), 50, 150, 120, 120, 1, 151]:
+        viewer.data_received(comment(b"%d" % event_id, 1.0))
+    tally = viewer.tally
+    assert (tally.received, tally.duplicates, tally.out_of_order) == (106, 3, 1)
