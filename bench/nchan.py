@@ -17,6 +17,9 @@ import tempfile
 
 MODULE = "/usr/lib/nginx/modules/ngx_nchan_module.so"
 INSTALL = "apt-get install nginx-light libnginx-mod-nchan"
+# A ping on every idle stream as often as livecomments' default heartbeat
+# (and the reference's sse-starlette ping): S3 measures streams kept alive.
+HEARTBEAT_S = 15
 
 CONFIG = """\
 load_module {module};
@@ -35,6 +38,7 @@ http {{
       nchan_subscriber eventsource;
       nchan_channel_id $1;
       nchan_subscriber_first_message newest;
+      nchan_eventsource_ping_interval {heartbeat_s};
     }}
     location ~ ^/api/posts/([^/]+)/comments$ {{
       nchan_publisher;
@@ -62,7 +66,7 @@ def nginx() -> str:
 
 
 def config(prefix: str, port: int) -> str:
-    return CONFIG.format(module=MODULE, prefix=prefix, port=port)
+    return CONFIG.format(module=MODULE, prefix=prefix, port=port, heartbeat_s=HEARTBEAT_S)
 
 
 def start(port: int) -> tuple[subprocess.Popen, tempfile.TemporaryDirectory]:
