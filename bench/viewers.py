@@ -1,7 +1,8 @@
-"""Lean SSE viewers for the benchmark: raw sockets, one ``asyncio.Protocol``
-per stream on uvloop (no coroutine wakes per read), chunked decoding by hand, no JSON
-parsing on the hot path. One process holds many viewers; the runner starts
-several such processes so that the client is not the bottleneck.
+"""Lean SSE viewers for the benchmark: raw sockets, one ``asyncio.Protocol`` per
+stream on uvloop (no coroutine wakes per read), chunked decoding by hand (or
+none: nchan's streams run to the connection's end), no JSON parsing on the hot
+path. One process holds many viewers; the runner starts several such processes
+so that the client is not the bottleneck.
 
 Each comment's text is ``t=<send time> <id>``: a viewer records the latency of
 every delivery, and per stream the sequence numbers it saw (loss, duplicates,
