@@ -36,6 +36,10 @@ TICK_S = 0.001
 CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.IGNORECASE)
 # What a post that got no answer (the connection failed) is counted as.
 NO_ANSWER = 599
+# How long after the last post is due its answers are waited for: a server
+# that holds connections it never reads (one out of files, say) would
+# otherwise keep the run waiting forever. Posts still unanswered count as NO_ANSWER.
+ANSWER_TIMEOUT_S = 60.0
 
 
 class Poster:
@@ -85,6 +89,16 @@ class Poster:
         self.in_flight -= 1
         if self.in_flight == 0 and self.drained is not None and not self.drained.done():
             self.drained.set_result(None)
+
+    def give_up(self) -> None:
+        """Count every post still waiting, for an answer or for a connection,
+        as unanswered."""
+        for connection in self.open:
+            if connection.pending is not None:
+                self.answered(*connection.pending, NO_ANSWER)
+                connection.pending = None
+        while self.backlog:
+            self.answered(*self.backlog.popleft(), "", NO_ANSWER)
 
     def free(self, connection: PostConnection) -> None:
         if self.backlog:
@@ -186,7 +200,10 @@ def run_poster(url: str, ports: int, tokens: list[str], videos: list[str], rate:
             await asyncio.sleep(TICK_S)
         if poster.in_flight:
             poster.drained = loop.create_future()
-            await poster.drained
+            try:
+                await asyncio.wait_for(poster.drained, ANSWER_TIMEOUT_S)
+            except TimeoutError:
+                poster.give_up()
         poster.closing = True
         await asyncio.gather(*opening)
         for connection in list(poster.open):

@@ -1,5 +1,5 @@
 """The benchmark's poster counts every post once, whatever the server does
-with the connection, and finishes even when no server answers."""
+with the connection, and finishes even when no server answers or reads."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections import Counter
 
 import pytest
 
+from bench import poster
 from bench.poster import NO_ANSWER, run_poster
 
 RATE, DURATION = 1000, 0.3
@@ -102,3 +103,15 @@ def test_with_no_server_every_post_is_unanswered_and_the_run_ends():
     tally = post(port)
     assert tally["accepted"] == {"v1": [], "v2": [], "v3": []}
     assert tally["rejected"] == {NO_ANSWER: TOTAL}
+
+
+@pytest.mark.timeout(60)
+def test_a_server_that_never_reads_ends_the_run_with_every_post_unanswered(monkeypatch):
+    monkeypatch.setattr(poster, "ANSWER_TIMEOUT_S", 1.0)
+    with socket.socket() as deaf:  # the kernel completes each connection; nothing reads
+        deaf.bind(("127.0.0.1", 0))
+        deaf.listen(2 * poster.CONNECTIONS)
+        tally = post(deaf.getsockname()[1])
+    assert tally["accepted"] == {"v1": [], "v2": [], "v3": []}
+    assert tally["rejected"] == {NO_ANSWER: TOTAL}
+    assert len(tally["post_latency"]) // 8 == TOTAL
