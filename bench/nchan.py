@@ -1,9 +1,11 @@
 """A second reference, in C: nginx with the nchan pub/sub module, the mature
-server the issue's figures compare against. One worker process; it serves
-the same paths the benchmark uses, as nchan does them: a POST publishes its
-body to the video's channel, a stream subscribes by EventSource. It has no
-users, tokens or store: register and login answer fixed JSON, and the token
-the posters send is not checked. Debian packages it:
+server the issue's figures compare against. As many worker processes as the
+scenario runs livecomments replicas (S3's 3: a process may hold 20,000 files
+here; one otherwise); it serves the same paths the benchmark uses, as nchan
+does them: a POST publishes its body to the video's channel, a stream
+subscribes by EventSource. It has no users, tokens or store: register and
+login answer fixed JSON, and the token the posters send is not checked.
+Debian packages it:
 
     apt-get install nginx-light libnginx-mod-nchan
 """
@@ -23,16 +25,15 @@ HEARTBEAT_S = 15
 
 CONFIG = """\
 load_module {module};
-worker_processes 1;
-worker_rlimit_nofile 70000;
+worker_processes {workers};
 error_log {prefix}/error.log warn;
 pid {prefix}/nginx.pid;
-events {{ worker_connections 65536; }}
+events {{ worker_connections 20000; }}
 http {{
   access_log off;
   client_body_temp_path {prefix}/body;
   server {{
-    listen 127.0.0.1:{port} backlog=4096;
+    listen 127.0.0.1:{port} backlog=4096 reuseport;
     default_type application/json;
     location ~ ^/api/posts/([^/]+)/comments/stream$ {{
       nchan_subscriber eventsource;
@@ -65,19 +66,20 @@ def nginx() -> str:
     return binary
 
 
-def config(prefix: str, port: int) -> str:
-    return CONFIG.format(module=MODULE, prefix=prefix, port=port, heartbeat_s=HEARTBEAT_S)
+def config(prefix: str, port: int, workers: int) -> str:
+    return CONFIG.format(module=MODULE, prefix=prefix, port=port, workers=workers,
+                         heartbeat_s=HEARTBEAT_S)
 
 
-def start(port: int) -> tuple[subprocess.Popen, tempfile.TemporaryDirectory]:
+def start(port: int, workers: int) -> tuple[subprocess.Popen, tempfile.TemporaryDirectory]:
     """nginx in the foreground (its master is the process returned; the
-    worker is its child), with its files in a directory of its own."""
+    workers are its children), with its files in a directory of its own."""
     binary = nginx()
     prefix = tempfile.TemporaryDirectory(prefix="livecomments-bench-nchan-")
     os.chmod(prefix.name, 0o755)  # started as root, the worker runs as nobody
     path = os.path.join(prefix.name, "nginx.conf")
     with open(path, "w") as out:
-        out.write(config(prefix.name, port))
+        out.write(config(prefix.name, port, workers))
     process = subprocess.Popen([binary, "-p", prefix.name, "-c", path, "-g", "daemon off;"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return process, prefix

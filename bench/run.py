@@ -198,7 +198,7 @@ def _load_report(args: argparse.Namespace) -> dict:
         targets.append(("reference", lambda: servers.start_reference(REFERENCE_PORT)))
     if args.nchan:
         nchan.nginx()  # before any run: say what to install, not fail after the others
-        targets.append(("nchan", lambda: servers.start_nchan(NCHAN_PORT)))
+        targets.append(("nchan", lambda: servers.start_nchan(NCHAN_PORT, load.replicas)))
     for name, start in targets:
         report["runs"][name] = [
             _fresh(start, args.scenario, load, f"[{name} {n + 1}]", args.rates)

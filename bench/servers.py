@@ -158,8 +158,8 @@ def start_reference(port: int) -> Server:
     return Server("reference", url, process, process.pid)
 
 
-def start_nchan(port: int) -> Server:
-    process, prefix = nchan.start(port)
+def start_nchan(port: int, workers: int = 1) -> Server:
+    process, prefix = nchan.start(port, workers)
     url = f"http://127.0.0.1:{port}"
     _wait_healthy(url, process)
     return Server("nchan", url, process, process.pid, _data=prefix)
