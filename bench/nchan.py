@@ -76,7 +76,7 @@ def start(port: int, workers: int) -> tuple[subprocess.Popen, tempfile.Temporary
     workers are its children), with its files in a directory of its own."""
     binary = nginx()
     prefix = tempfile.TemporaryDirectory(prefix="livecomments-bench-nchan-")
-    os.chmod(prefix.name, 0o755)  # started as root, the worker runs as nobody
+    os.chmod(prefix.name, 0o755)  # started as root, the workers run as nobody
     path = os.path.join(prefix.name, "nginx.conf")
     with open(path, "w") as out:
         out.write(config(prefix.name, port, workers))
