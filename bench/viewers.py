@@ -115,7 +115,7 @@ class SseViewer(asyncio.Protocol):
             # The first frame (livecomments' and the reference's viewer count,
             # nchan's ": hi") says the server holds the stream.
             self.announced.set_result(None)
-        tally = self.tally
+        tally, seen = self.tally, self.seen
         for frame in frames:
             mark = frame.find(TEXT_MARK)
             if mark < 0 or not frame.startswith(b"id: "):
@@ -124,7 +124,6 @@ class SseViewer(asyncio.Protocol):
             start = mark + len(TEXT_MARK)
             tally.latencies.append(now - float(frame[start:frame.index(b" ", start)]))
             tally.received += 1
-            seen = self.seen
             if not seen or seq > seen[-1]:
                 seen.append(seq)
                 continue
