@@ -5,6 +5,7 @@
     livecomments bench custom --videos 10 --viewers 50 --rate 100 --duration 20
     livecomments bench s2 --url http://127.0.0.1:8000 --no-reference
     livecomments bench s2 --nchan             # nginx + nchan as well (bench/nchan.py)
+    livecomments bench polls --runs 3         # long-polls: Serve, a Ray actor, a room host
 
 Scenarios (the figures to reach are in docs/performance.md):
   s1  one video x 2,000 viewers, a rate sweep that stops at the first step whose
@@ -14,6 +15,8 @@ Scenarios (the figures to reach are in docs/performance.md):
   s4  write throughput: 100 videos, many users, a high rate
   s5  room capacity: 10,000 rooms (or --videos) in one room host, each run in a
       fresh process (bench.room_cost)
+  polls  long-polls at a low rate (--pollers, --rate, --duration): through a Serve
+      deployment, straight to a Ray actor, and to a room host (bench.long_polls)
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import subprocess
 import sys
 from dataclasses import replace
 
-from bench import nchan, servers
+from bench import long_polls, nchan, servers
 from bench.scenario import Load, progress, run
 
 SCENARIOS = {
@@ -43,6 +46,7 @@ SWEEP = (1, 2, 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100)
 LATENCY_TARGET_MS = 200.0
 LIVECOMMENTS_PORT, REFERENCE_PORT, NCHAN_PORT = 8700, 8800, 8900
 S5_ROOMS = 10_000
+POLLERS, POLL_RATE, POLL_DURATION_S = [10, 100], 1.0, 20.0
 
 
 def _sweep(server: servers.Server, load: Load, label: str, rates: tuple[float, ...]) -> list[dict]:
@@ -134,6 +138,10 @@ def _positive(text: str) -> float:
     return number
 
 
+def _counts(text: str) -> list[int]:
+    return [_count(part) for part in text.split(",")]
+
+
 def _rates(text: str) -> tuple[float, ...]:
     try:
         rates = tuple(float(part) for part in text.split(","))
@@ -147,7 +155,7 @@ def _rates(text: str) -> tuple[float, ...]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="livecomments bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("scenario", choices=[*SCENARIOS, "s5", "custom"])
+    parser.add_argument("scenario", choices=[*SCENARIOS, "s5", "polls", "custom"])
     parser.add_argument("--url", help="target a running livecomments instead of starting one")
     parser.add_argument("--pid", type=int, help="with --url: the root pid, to measure its CPU")
     parser.add_argument("--no-reference", action="store_true", help="skip the reference server")
@@ -167,10 +175,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rates", type=_rates, default=SWEEP,
                         help="s1: the sweep's steps, comments/s, comma-separated "
                              f"(default {','.join(map(str, SWEEP))})")
+    parser.add_argument("--pollers", type=_counts, default=POLLERS,
+                        help="polls: the numbers of pollers, comma-separated "
+                             f"(default {','.join(map(str, POLLERS))})")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.scenario == "s5":
         report = _room_capacity(args.videos or S5_ROOMS, args.runs)
+    elif args.scenario == "polls":
+        report = long_polls.probe(args.pollers, args.rate or POLL_RATE,
+                                  args.duration or POLL_DURATION_S, args.runs)
     else:
         report = _load_report(args)
     print(json.dumps(report, indent=None if args.json else 2))

@@ -41,6 +41,21 @@ async def test_a_poll_is_answered_by_the_next_write_to_any_of_its_rooms(make_roo
     assert (answers["b"].head, answers["b"].position) == (1, 1)
 
 
+async def test_one_write_answers_every_subscriber_waiting_on_its_room(make_room):
+    """A waiting poll holds no slot that others queue for (through Ray
+    Serve, whose replica takes five requests at once by default, 100 such
+    pollers waited seconds: ``bench.long_polls``). A hundred subscribers'
+    polls, as a hundred replicas' would be, all end with the one write, long
+    before their timeout."""
+    polls, rooms = await two_rooms(make_room)
+    waiting = [
+        asyncio.create_task(polls.poll(f"r{n}", "s", {"a": (0, 0)}, True, 10, timeout=30))
+        for n in range(100)]
+    await rooms["a"].post(ALICE, "everyone")
+    answers = await asyncio.wait_for(asyncio.gather(*waiting), 5)
+    assert [texts(answer["a"]) for answer in answers] == [["everyone"]] * 100
+
+
 async def test_rooms_behind_or_asked_for_their_head_are_answered_at_once(make_room):
     polls, rooms = await two_rooms(make_room)
     await rooms["a"].post(ALICE, "one")
