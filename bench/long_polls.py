@@ -4,14 +4,15 @@ actor, and to a room host, the way the service's replicas poll.
     livecomments bench polls                        # 10 and 100 pollers, 1 event/s, 20 s
     livecomments bench polls --pollers 100 --rate 0.5 --duration 30 --runs 3
 
-Each poller holds one long-poll at a time (``POLL_TIMEOUT_S``) and calls again
-as soon as it is answered; a publisher in the same process sends events at
+Each poller holds one long-poll at a time, with the timeout the service's
+replicas use (``serve_app.host_polls.POLL_TIMEOUT_S``), and calls again as soon
+as it is answered; a publisher in the same process sends events at
 the rate given, and every poller must see every one. A poller's latency for
 an event runs from just before the event was published to the answer that
 carried it, on this process's clock. One warm-up event, which every poller
 must see first, starts the measured part.
 
-Variants, each on the same local Ray started in this process:
+Variants, each on one local Ray of this process's own:
 
 - ``serve``: a Serve deployment with Serve's defaults, whose method awaits
   the log actor's long-poll; each waiting poll holds one of the replica's
@@ -31,26 +32,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+import numpy
 import ray
 from ray import serve
-from ray.serve._private.constants import DEFAULT_MAX_ONGOING_REQUESTS
 
 from actors.channel import Channel
 from actors.remote import NAMESPACE, RayHostRuntime, current_node
-from bench.scenario import progress
+from bench.scenario import percentile, progress
 from livecomments.principal import Principal
 from livecomments.service import connect_ray
 from livecomments.settings import Settings
+from serve_app.host_polls import POLL_BATCH, POLL_TIMEOUT_S
 
-POLL_TIMEOUT_S = 30.0
 # After the last event, how long the pollers have to see everything.
 DRAIN_S = POLL_TIMEOUT_S + 30.0
 WARM_UP = "warm-up"
@@ -71,9 +71,10 @@ async def measure(poll: Poll, publish: Publish, pollers: int, rate: float, durat
     sent: dict[str, float] = {}
     latencies: list[float] = []
     warm = asyncio.Event()
-    unwarmed = [pollers]
+    unwarmed = pollers
 
     async def poller(index: int) -> None:
+        nonlocal unwarmed
         missing = {WARM_UP, *labels}
         while missing:
             answer = await poll(index)
@@ -85,11 +86,12 @@ async def measure(poll: Poll, publish: Publish, pollers: int, rate: float, durat
                 if label != WARM_UP:
                     latencies.append(now - sent[label])
                     continue
-                unwarmed[0] -= 1
-                if not unwarmed[0]:
+                unwarmed -= 1
+                if not unwarmed:
                     warm.set()
 
     tasks = [asyncio.create_task(poller(index)) for index in range(pollers)]
+    failed: list[BaseException] = []
     try:
         await publish(WARM_UP)
         with contextlib.suppress(TimeoutError):  # a poller still cold counts what it misses
@@ -103,20 +105,23 @@ async def measure(poll: Poll, publish: Publish, pollers: int, rate: float, durat
     finally:
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    return summary(latencies, pollers, len(labels))
+        for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                failed.append(outcome)
+    return summary(latencies, pollers, len(labels), failed)
 
 
-def summary(latencies: list[float], pollers: int, events: int) -> dict:
-    """Counts and percentiles (ms) of what the pollers received."""
-    ms = sorted(latency * 1000 for latency in latencies)
-
-    def pct(q: float) -> float | None:
-        return round(ms[min(len(ms) - 1, int(q * len(ms)))], 1) if ms else None
-
+def summary(latencies: list[float], pollers: int, events: int,
+            failed: Sequence[BaseException] = ()) -> dict:
+    """Counts and percentiles (ms) of what the pollers received, and the
+    errors that ended a poller early (each counted once, by its text)."""
+    ms = numpy.array(latencies) * 1000
+    errors: dict[str, int] = {}
+    for error in failed:
+        errors[repr(error)] = errors.get(repr(error), 0) + 1
     return {"pollers": pollers, "events": events, "expected": pollers * events,
-            "received": len(ms), "p50_ms": pct(0.5), "p99_ms": pct(0.99),
-            "max_ms": round(ms[-1], 1) if ms else None}
+            "received": len(ms), "p50_ms": percentile(ms, 50), "p99_ms": percentile(ms, 99),
+            "max_ms": percentile(ms, 100), "poller_errors": errors}
 
 
 @ray.remote
@@ -141,10 +146,8 @@ class EventLog:
 
     async def wait(self, after: int, timeout: float) -> list[str]:
         if len(self._labels) <= after:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._event().wait(), timeout)
-            except TimeoutError:
-                pass
         return self._labels[after:]
 
 
@@ -178,32 +181,39 @@ async def _rooms_variant(pollers: int, rate: float, duration: float) -> dict:
         settings = replace(Settings(), store_url=f"sqlite:///{tmp}/polls.db")
         host = await RayHostRuntime(settings).start_host(f"rooms-probe-{uuid.uuid4().hex[:8]}",
                                                          current_node())
-        channel = Channel(await host.channel.remote())
-        author = Principal("u-probe", "probe")
-        sessions = [uuid.uuid4().hex for _ in range(pollers)]
-        started = [False] * pollers
-
-        async def poll(index: int) -> list[str]:
-            changes = {} if started[index] else {POST_ID: (None, 0)}
-            answers = await channel.call("poll_rooms", f"poller-{index}", sessions[index],
-                                         changes, not started[index], 500, POLL_TIMEOUT_S)
-            started[index] = True
-            result = (answers or {}).get(POST_ID)
-            return [event.text for event in result.events] if result else []
-
-        async def publish(label: str) -> None:
-            await channel.call("post_many", [(POST_ID, author, label, None, False)])
-
         try:
-            return await measure(poll, publish, pollers, rate, duration)
+            channel = Channel(await host.channel.remote())
+            try:
+                return await measure(*_over_channel(channel, pollers), pollers, rate, duration)
+            finally:
+                await channel.close()
         finally:
-            await channel.close()
             ray.kill(host, no_restart=True)
 
 
-async def _variant(variant: str, pollers: int, rate: float, duration: float) -> dict:
+def _over_channel(channel: Channel, pollers: int) -> tuple[Poll, Publish]:
+    """A session a poller on one room, from its first event, and posts into it."""
+    author = Principal("u-probe", "probe")
+    sessions = [uuid.uuid4().hex for _ in range(pollers)]
+    started = [False] * pollers
+
+    async def poll(index: int) -> list[str]:
+        changes = {} if started[index] else {POST_ID: (0, 0)}
+        answers = await channel.call("poll_rooms", f"poller-{index}", sessions[index], changes,
+                                     not started[index], POLL_BATCH, POLL_TIMEOUT_S)
+        started[index] = True
+        result = (answers or {}).get(POST_ID)
+        return [event.text for event in result.events] if result else []
+
+    async def publish(label: str) -> None:
+        await channel.call("post_many", [(POST_ID, author, label, None, False)])
+
+    return poll, publish
+
+
+def _variant(variant: str, pollers: int, rate: float, duration: float) -> dict:
     if variant == "rooms":
-        return await _rooms_variant(pollers, rate, duration)
+        return asyncio.run(_rooms_variant(pollers, rate, duration))
     name = f"long-poll-log-{uuid.uuid4().hex[:8]}"
     log = EventLog.options(name=name, namespace=NAMESPACE).remote()
     try:
@@ -213,8 +223,8 @@ async def _variant(variant: str, pollers: int, rate: float, duration: float) -> 
             deployment = PollFront if variant == "serve" else PollFront.options(
                 max_ongoing_requests=WIDE)
             call = serve.run(deployment.bind(name), name=APP, route_prefix=None).wait.remote
-        return await measure(by_position(call, pollers), log.publish.remote, pollers, rate,
-                             duration)
+        return asyncio.run(measure(by_position(call, pollers), log.publish.remote, pollers,
+                                   rate, duration))
     finally:
         if variant != "actor":
             serve.delete(APP)
@@ -222,8 +232,10 @@ async def _variant(variant: str, pollers: int, rate: float, duration: float) -> 
 
 
 def probe(pollers: list[int], rate: float, duration: float, runs: int) -> dict:
-    """Every variant at every poller count, ``runs`` times, on one local Ray."""
-    connect_ray(Settings(), include_dashboard=False, log_to_driver=False)
+    """Every variant at every poller count, ``runs`` times, on a local Ray of
+    its own (never one already running here)."""
+    connect_ray(replace(Settings(), ray_address="local"), include_dashboard=False,
+                log_to_driver=False)
     logging.getLogger("ray.serve").setLevel(logging.WARNING)
     serve.start(proxy_location="Disabled")
     results: dict[str, list[dict]] = {variant: [] for variant in VARIANTS}
@@ -233,20 +245,11 @@ def probe(pollers: list[int], rate: float, duration: float, runs: int) -> dict:
                 for variant in VARIANTS:
                     progress(f"[polls {run + 1}] {variant}: {count} pollers, {rate:g}/s "
                              f"for {duration:g} s")
-                    results[variant].append(asyncio.run(_variant(variant, count, rate, duration)))
+                    results[variant].append(_variant(variant, count, rate, duration))
     finally:
         progress("")
         ray.shutdown()  # the local Ray and Serve with it
-    median = {
-        variant: {count: {key: _median(runs_of, count, key) for key in ("p50_ms", "p99_ms")}
-                  for count in pollers}
-        for variant, runs_of in results.items()}
     return {"scenario": "polls", "rate": rate, "duration_s": duration,
             "poll_timeout_s": POLL_TIMEOUT_S,
-            "serve_default_max_ongoing_requests": DEFAULT_MAX_ONGOING_REQUESTS,
-            "serve_wide_max_ongoing_requests": WIDE, "runs": results, "median": median}
-
-
-def _median(runs: list[dict], pollers: int, key: str) -> float | None:
-    values = [run[key] for run in runs if run["pollers"] == pollers and run[key] is not None]
-    return statistics.median(values) if values else None
+            "serve_default_max_ongoing_requests": PollFront.max_ongoing_requests,
+            "serve_wide_max_ongoing_requests": WIDE, "runs": results}

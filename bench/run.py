@@ -28,7 +28,7 @@ import subprocess
 import sys
 from dataclasses import replace
 
-from bench import long_polls, nchan, servers
+from bench import nchan, servers
 from bench.scenario import Load, progress, run
 
 SCENARIOS = {
@@ -118,6 +118,21 @@ def _room_capacity(rooms: int, runs: int) -> dict:
             "median": {"livecomments": median}}
 
 
+def _poll_report(args: argparse.Namespace) -> dict:
+    """Long-polls through Serve, a Ray actor and a room host, and the medians
+    of their latencies by the number of pollers."""
+    from bench import long_polls  # Ray and Serve in this process, for this scenario only
+
+    report = long_polls.probe(args.pollers, args.rate or POLL_RATE,
+                              args.duration or POLL_DURATION_S, args.runs)
+    report["median"] = {
+        variant: {count: {key: _median([run for run in runs if run["pollers"] == count], key)
+                          for key in ("p50_ms", "p99_ms")}
+                  for count in args.pollers}
+        for variant, runs in report["runs"].items()}
+    return report
+
+
 def _count(text: str) -> int:
     try:
         count = int(text)
@@ -183,8 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.scenario == "s5":
         report = _room_capacity(args.videos or S5_ROOMS, args.runs)
     elif args.scenario == "polls":
-        report = long_polls.probe(args.pollers, args.rate or POLL_RATE,
-                                  args.duration or POLL_DURATION_S, args.runs)
+        report = _poll_report(args)
     else:
         report = _load_report(args)
     print(json.dumps(report, indent=None if args.json else 2))

@@ -70,6 +70,20 @@ def progress(text: str) -> None:
     sys.stderr.flush()
 
 
+def percentile(values: numpy.ndarray, q: float) -> float | None:
+    """The ``q``-th percentile of ``values``, to two places; None for none."""
+    return round(float(numpy.percentile(values, q)), 2) if len(values) else None
+
+
+def client_warning(result: dict, label: str) -> str | None:
+    """What to print when a client process neared a full core: then the
+    figures may be the client's limit, not the server's."""
+    if not result["client_saturated"]:
+        return None
+    return (f"{label} warning: a client process used {result['client_busiest_core_share']:.0%} "
+            "of a core; the figures may be the client's limit, not the server's")
+
+
 def run(server: Server, load: Load, label: str = "") -> dict:
     context = multiprocessing.get_context("spawn")
     host, port = server.host_port
@@ -130,6 +144,9 @@ def run(server: Server, load: Load, label: str = "") -> dict:
         process.join()
     result = _tally(load, connected, failed, poster_results, viewer_results, cpu_used,
                     window_s, rss_grown, start_at)
+    warning = client_warning(result, label)
+    if warning:
+        progress(f"{warning}\n")
     if server.name == "livecomments":
         progress(f"{label} reading {result['comments_accepted']} comments back from the store")
         acknowledged: dict[str, list[str]] = {video: [] for video in videos}
@@ -160,9 +177,6 @@ def _tally(load: Load, connected: int, failed: int, posters: list[dict], viewers
     client_cpu = [v["cpu_seconds"] for v in viewers] + [p["cpu_seconds"] for p in posters]
     busiest = max(client_cpu) / window_s if client_cpu else 0.0
 
-    def pct(values: numpy.ndarray, q: float) -> float | None:
-        return round(float(numpy.percentile(values, q)), 2) if len(values) else None
-
     deliveries = received - duplicates
     # What the server took: below ``rate`` when the last answers came after the load's duration.
     posting_s = max(load.duration, max(p["finished_at"] for p in posters) - start_at)
@@ -180,9 +194,9 @@ def _tally(load: Load, connected: int, failed: int, posters: list[dict], viewers
         "out_of_order": sum(v["out_of_order"] for v in viewers),
         "deliveries_per_s": round(deliveries / posting_s, 1),
         "accepted_per_s": round(accepted / posting_s, 1),
-        "latency_ms": {"p50": pct(latencies, 50), "p95": pct(latencies, 95),
-                       "p99": pct(latencies, 99), "max": pct(latencies, 100)},
-        "post_ms": {"p50": pct(post_ms, 50), "p99": pct(post_ms, 99)},
+        "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
+                       "p99": percentile(latencies, 99), "max": percentile(latencies, 100)},
+        "post_ms": {"p50": percentile(post_ms, 50), "p99": percentile(post_ms, 99)},
         "server_cpu_s": round(sum(cpu_used.values()), 2),
         "server_cores": round(sum(cpu_used.values()) / window_s, 3),
         "server_cpu_us_per_delivery": per_delivery(sum(cpu_used.values())),
@@ -192,6 +206,7 @@ def _tally(load: Load, connected: int, failed: int, posters: list[dict], viewers
             round(rss_grown / connected / 1024, 1) if connected and rss_grown is not None
             else None),
         "client_cpu_s": round(sum(client_cpu), 2),
+        "client_busiest_core_share": round(busiest, 2),
         "client_saturated": busiest > CLIENT_SATURATED,
     }
 

@@ -11,13 +11,15 @@ from bench.run import main
 
 
 class Log:
-    """Labels in order, read by position with a long-poll; ``deaf`` pollers'
-    polls never return."""
+    """Labels in order, read by position with a long-poll that answers
+    ``delay`` seconds after it has something; ``deaf`` pollers' polls never
+    return, and ``broken`` pollers' polls fail."""
 
-    def __init__(self, deaf: frozenset[int] = frozenset()) -> None:
+    def __init__(self, deaf: frozenset[int] = frozenset(), broken: frozenset[int] = frozenset(),
+                 delay: float = 0.0) -> None:
         self.labels: list[str] = []
         self.changed = asyncio.Event()
-        self.deaf = deaf
+        self.deaf, self.broken, self.delay = deaf, broken, delay
 
     async def publish(self, label: str) -> None:
         self.labels.append(label)
@@ -27,6 +29,7 @@ class Log:
     async def wait(self, after: int, timeout: float) -> list[str]:
         if len(self.labels) <= after:
             await asyncio.wait_for(self.changed.wait(), timeout)
+        await asyncio.sleep(self.delay)  # the answer's way back, as a network's
         return self.labels[after:]
 
     def poll(self, pollers: int):
@@ -35,6 +38,8 @@ class Log:
         async def poll(index: int) -> list[str]:
             if index in self.deaf:
                 await asyncio.Event().wait()
+            if index in self.broken:
+                raise ConnectionError("the link broke")
             return await by_label(index)
 
         return poll
@@ -46,19 +51,37 @@ async def test_every_poller_sees_every_event_once_and_the_warm_up_is_not_counted
     assert log.labels == [WARM_UP, *map(str, range(10))]
     assert (result["events"], result["expected"], result["received"]) == (10, 50, 50)
     assert 0 <= result["p50_ms"] <= result["p99_ms"] <= result["max_ms"]
+    assert result["poller_errors"] == {}
+
+
+async def test_an_events_latency_runs_from_its_own_publishing_to_its_answer():
+    # Ten events 50 ms apart, each answered 30 ms after it is published:
+    # counted from the first event, the last would be 480 ms late.
+    log = Log(delay=0.03)
+    result = await measure(log.poll(2), log.publish, pollers=2, rate=20, duration=0.5)
+    assert result["received"] == 20
+    assert 29 <= result["p50_ms"] <= result["max_ms"] < 300
 
 
 async def test_a_poller_that_never_hears_back_counts_as_missing_what_it_did_not_see():
     log = Log(deaf=frozenset({1}))
     result = await measure(log.poll(3), log.publish, pollers=3, rate=500, duration=0.01,
-                           drain_s=0.2)
+                           drain_s=1)
     assert (result["expected"], result["received"]) == (15, 10)
+
+
+async def test_a_poller_whose_poll_fails_is_reported_with_its_error():
+    log = Log(broken=frozenset({0, 2}))
+    result = await measure(log.poll(3), log.publish, pollers=3, rate=500, duration=0.01,
+                           drain_s=1)
+    assert (result["expected"], result["received"]) == (15, 5)
+    assert result["poller_errors"] == {"ConnectionError('the link broke')": 2}
 
 
 def test_the_summary_takes_percentiles_in_milliseconds_of_what_was_received():
     result = summary([n / 1000 for n in range(1, 101)], pollers=10, events=20)
     assert result == {"pollers": 10, "events": 20, "expected": 200, "received": 100,
-                      "p50_ms": 51.0, "p99_ms": 100.0, "max_ms": 100.0}
+                      "p50_ms": 50.5, "p99_ms": 99.01, "max_ms": 100.0, "poller_errors": {}}
     assert summary([], pollers=2, events=3)["p50_ms"] is None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from array import array
 
-from bench.scenario import Load, _tally
+from bench.scenario import Load, _tally, client_warning
 
 LOAD = Load(videos=2, viewers_per_video=3, rate=10, duration=2, users=2)
 
@@ -43,6 +43,12 @@ def test_server_cores_divide_by_the_window_measured_not_the_load_duration():
     assert result["deliveries_per_s"] == round(8 / 6, 1)
 
 
-def test_a_client_is_saturated_by_its_share_of_the_window():
-    assert not tally({"front": 1.0}, window_s=8.0, client_cpu_s=4.8)["client_saturated"]
-    assert tally({"front": 1.0}, window_s=8.0, client_cpu_s=7.6)["client_saturated"]
+def test_a_client_is_saturated_by_its_share_of_the_window_and_then_warned_of():
+    calm = tally({"front": 1.0}, window_s=8.0, client_cpu_s=4.8)
+    assert (calm["client_busiest_core_share"], calm["client_saturated"]) == (0.6, False)
+    assert client_warning(calm, "[livecomments 1]") is None
+    busy = tally({"front": 1.0}, window_s=8.0, client_cpu_s=7.6)
+    assert (busy["client_busiest_core_share"], busy["client_saturated"]) == (0.95, True)
+    assert client_warning(busy, "[livecomments 1]") == (
+        "[livecomments 1] warning: a client process used 95% of a core; the figures may be "
+        "the client's limit, not the server's")

@@ -48,6 +48,9 @@ async def test_one_write_answers_every_subscriber_waiting_on_its_room(make_room)
     polls, as a hundred replicas' would be, all end with the one write, long
     before their timeout."""
     polls, rooms = await two_rooms(make_room)
+    # The polls start waiting before the write, as in the first test, so
+    # only the write's wake-up answers them: had it woken one session, the
+    # other 99 would wait out their 30 s.
     waiting = [
         asyncio.create_task(polls.poll(f"r{n}", "s", {"a": (0, 0)}, True, 10, timeout=30))
         for n in range(100)]
