@@ -64,9 +64,11 @@ Publish = Callable[[str], Awaitable[Any]]
 
 
 async def measure(poll: Poll, publish: Publish, pollers: int, rate: float, duration: float,
-                  drain_s: float = DRAIN_S) -> dict:
+                  drain_s: float = DRAIN_S,
+                  clock: Callable[[], float] = time.perf_counter) -> dict:
     """Pollers ``0..pollers-1`` call ``poll(i)`` (the labels of the events in
-    one answer) until each has seen every event ``publish`` sent."""
+    one answer) until each has seen every event ``publish`` sent; latencies
+    are read on ``clock``."""
     labels = [str(n) for n in range(max(1, round(rate * duration)))]
     sent: dict[str, float] = {}
     latencies: list[float] = []
@@ -78,7 +80,7 @@ async def measure(poll: Poll, publish: Publish, pollers: int, rate: float, durat
         missing = {WARM_UP, *labels}
         while missing:
             answer = await poll(index)
-            now = time.perf_counter()
+            now = clock()
             for label in answer:
                 if label not in missing:
                     continue
@@ -99,7 +101,7 @@ async def measure(poll: Poll, publish: Publish, pollers: int, rate: float, durat
         start = time.perf_counter()
         for n, label in enumerate(labels):
             await asyncio.sleep(max(0.0, start + n / rate - time.perf_counter()))
-            sent[label] = time.perf_counter()
+            sent[label] = clock()
             await publish(label)
         await asyncio.wait(tasks, timeout=drain_s)
     finally:

@@ -10,16 +10,25 @@ from bench.long_polls import WARM_UP, by_position, measure, summary
 from bench.run import main
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class Log:
-    """Labels in order, read by position with a long-poll that answers
-    ``delay`` seconds after it has something; ``deaf`` pollers' polls never
-    return, and ``broken`` pollers' polls fail."""
+    """Labels in order, read by position with a long-poll; each answer moves
+    ``clock`` on by ``delay`` seconds, as its way back would take. ``deaf``
+    pollers' polls never return, and ``broken`` pollers' polls fail."""
 
     def __init__(self, deaf: frozenset[int] = frozenset(), broken: frozenset[int] = frozenset(),
-                 delay: float = 0.0) -> None:
+                 clock: Clock | None = None, delay: float = 0.0) -> None:
         self.labels: list[str] = []
         self.changed = asyncio.Event()
-        self.deaf, self.broken, self.delay = deaf, broken, delay
+        self.deaf, self.broken = deaf, broken
+        self.clock, self.delay = clock or Clock(), delay
 
     async def publish(self, label: str) -> None:
         self.labels.append(label)
@@ -29,7 +38,7 @@ class Log:
     async def wait(self, after: int, timeout: float) -> list[str]:
         if len(self.labels) <= after:
             await asyncio.wait_for(self.changed.wait(), timeout)
-        await asyncio.sleep(self.delay)  # the answer's way back, as a network's
+        self.clock.now += self.delay
         return self.labels[after:]
 
     def poll(self, pollers: int):
@@ -55,12 +64,14 @@ async def test_every_poller_sees_every_event_once_and_the_warm_up_is_not_counted
 
 
 async def test_an_events_latency_runs_from_its_own_publishing_to_its_answer():
-    # Ten events 50 ms apart, each answered 30 ms after it is published:
-    # counted from the first event, the last would be 480 ms late.
-    log = Log(delay=0.03)
-    result = await measure(log.poll(2), log.publish, pollers=2, rate=20, duration=0.5)
-    assert result["received"] == 20
-    assert 29 <= result["p50_ms"] <= result["max_ms"] < 300
+    # Each answer comes 30 ms after its events, on the clock the latencies
+    # are read on: counted from any earlier time, later events would be later.
+    clock = Clock()
+    log = Log(clock=clock, delay=0.03)
+    result = await measure(log.poll(1), log.publish, pollers=1, rate=500, duration=0.02,
+                           clock=clock)
+    assert result["received"] == 10
+    assert result["p50_ms"] == result["max_ms"] == 30.0
 
 
 async def test_a_poller_that_never_hears_back_counts_as_missing_what_it_did_not_see():
