@@ -35,6 +35,7 @@ import logging
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -116,11 +117,9 @@ async def measure(poll: Poll, publish: Publish, pollers: int, rate: float, durat
 def summary(latencies: list[float], pollers: int, events: int,
             failed: Sequence[BaseException] = ()) -> dict:
     """Counts and percentiles (ms) of what the pollers received, and the
-    errors that ended a poller early (each counted once, by its text)."""
+    errors that ended a poller early, counted by their text."""
     ms = numpy.array(latencies) * 1000
-    errors: dict[str, int] = {}
-    for error in failed:
-        errors[repr(error)] = errors.get(repr(error), 0) + 1
+    errors = dict(Counter(map(repr, failed)))
     return {"pollers": pollers, "events": events, "expected": pollers * events,
             "received": len(ms), "p50_ms": percentile(ms, 50), "p99_ms": percentile(ms, 99),
             "max_ms": percentile(ms, 100), "poller_errors": errors}
