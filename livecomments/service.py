@@ -72,13 +72,17 @@ RAY_ENVIRONMENT = {
 def connect_ray(settings: Settings, **init_options) -> None:
     """Start a local Ray, or join LIVECOMMENTS_RAY_ADDRESS.
 
+    Unset means a Ray of our own even where ``RAY_ADDRESS`` is set or an
+    earlier ``ray start`` left a cluster running: Ray's own default
+    (``address=None``) would join either.
+
     Ray 2.60 turns token authentication on for new clusters; a driver joining
     one needs the cluster's token (``~/.ray/auth_token``, ``RAY_AUTH_TOKEN`` or
     ``RAY_AUTH_TOKEN_PATH``). We keep it on and say so when it is missing."""
     os.environ.update(RAY_ENVIRONMENT)
     try:
         ray.init(
-            address=settings.ray_address,
+            address=settings.ray_address or "local",
             namespace=NAMESPACE,
             runtime_env={"env_vars": RAY_ENVIRONMENT},
             **init_options,
