@@ -12,6 +12,13 @@ from livecomments import service
 from livecomments.settings import Settings, SettingsError
 
 
+@pytest.fixture(autouse=True)
+def environment(monkeypatch):
+    """The variables ``connect_ray`` exports, put back after each test."""
+    for name, value in service.RAY_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+
+
 @pytest.fixture
 def ray_init(monkeypatch):
     """``ray.init`` as the service calls it, recorded instead of run."""
