@@ -235,8 +235,7 @@ def _variant(variant: str, pollers: int, rate: float, duration: float) -> dict:
 def probe(pollers: list[int], rate: float, duration: float, runs: int) -> dict:
     """Every variant at every poller count, ``runs`` times, on a local Ray of
     its own (never one already running here)."""
-    connect_ray(replace(Settings(), ray_address="local"), include_dashboard=False,
-                log_to_driver=False)
+    connect_ray(Settings(), include_dashboard=False, log_to_driver=False)
     logging.getLogger("ray.serve").setLevel(logging.WARNING)
     serve.start(proxy_location="Disabled")
     results: dict[str, list[dict]] = {variant: [] for variant in VARIANTS}

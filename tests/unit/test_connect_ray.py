@@ -27,9 +27,14 @@ def ray_init(monkeypatch):
     return calls
 
 
-def test_unset_starts_a_local_ray_even_beside_another_cluster(ray_init, monkeypatch, tmp_path):
-    monkeypatch.setenv("RAY_ADDRESS", "10.1.2.3:6379")
-    (tmp_path / "ray_current_cluster").write_text("10.1.2.4:6379")
+@pytest.mark.parametrize("other", ["RAY_ADDRESS", "an earlier ray start"])
+def test_unset_starts_a_local_ray_even_beside_another_cluster(other, ray_init, monkeypatch,
+                                                               tmp_path):
+    if other == "RAY_ADDRESS":
+        monkeypatch.setenv("RAY_ADDRESS", "10.1.2.3:6379")
+    else:  # what `ray start` leaves in Ray's temporary directory
+        monkeypatch.delenv("RAY_ADDRESS", raising=False)
+        (tmp_path / "ray_current_cluster").write_text("10.1.2.4:6379")
     service.connect_ray(Settings())
     [call] = ray_init
     # Ray's own reading of the address: None means "start a new local instance".
